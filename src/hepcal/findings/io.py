@@ -1,0 +1,104 @@
+"""Reading cases from files and streams (the I/O edge of ``findings``).
+
+Formats: one case as JSON or YAML, or many cases as JSON Lines (one case per line). A JSONL
+stream is read lazily so that thousands of cases are assessed in constant memory, and a bad line
+is reported with its number without stopping the good ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from hepcal.errors import InputError
+from hepcal.findings.model import CaseError, parse_case
+
+
+def _decode(text: str, where: str) -> Any:
+    """JSON first (strict), then YAML, so both formats work whatever the file is called."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"{where}: neither valid JSON nor valid YAML{at}") from None
+
+
+def read_text(source: str | Path, stdin: IO[str] | None = None) -> tuple[str, str]:
+    """Return (text, display name); ``-`` reads standard input."""
+    if str(source) == "-":
+        if stdin is None:
+            raise InputError("'-' (standard input) is not available here")
+        return stdin.read(), "<stdin>"
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a case file (.json, .yaml, .yml or .jsonl)")
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; a case file is JSON or YAML in UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def load_case(source: str | Path, stdin: IO[str] | None = None) -> Any:
+    """Read and validate one case from a JSON or YAML file (or ``-``)."""
+    text, where = read_text(source, stdin)
+    if not text.strip():
+        raise InputError(f"{where}: empty; expected one case as JSON or YAML")
+    return parse_case(_decode(text, where), where=where)
+
+
+def load_mapping(source: str | Path, stdin: IO[str] | None = None) -> tuple[Any, str]:
+    """Read one JSON/YAML document without validating it as a case."""
+    text, where = read_text(source, stdin)
+    if not text.strip():
+        raise InputError(f"{where}: empty; expected JSON or YAML")
+    return _decode(text, where), where
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a JSONL stream: either a parsed record or the error that line raised."""
+
+    number: int
+    record: Any = None
+    error: InputError | None = None
+
+
+def iter_jsonl(lines: IO[str] | list[str], where: str) -> Iterator[Line]:
+    """Yield each non-blank line of a JSONL stream as a decoded object or an error."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield Line(number, record=json.loads(raw))
+        except json.JSONDecodeError as exc:
+            yield Line(number, error=InputError(f"{where}:{number}: not valid JSON ({exc.msg} at column {exc.colno})"))
+
+
+def iter_cases(lines: IO[str] | list[str], where: str) -> Iterator[Line]:
+    """Yield each JSONL line as a validated case or the error naming its line number."""
+    for line in iter_jsonl(lines, where):
+        if line.error is not None:
+            yield line
+            continue
+        try:
+            yield Line(line.number, record=parse_case(line.record, where=f"{where}:{line.number}"))
+        except CaseError as exc:
+            yield Line(line.number, error=exc)
+
+
+def is_jsonl(source: str | Path) -> bool:
+    return str(source).endswith((".jsonl", ".ndjson"))

@@ -1,0 +1,142 @@
+"""Semantic validation of a knowledge base (``hepcal kb check``, and at every load).
+
+Rules: every probability in (0, 1) (a zero only with a written reason), every state in the
+vocabulary, every number sourced or marked ``estimate``, every reference resolvable, every
+contract diagnosis present and complete, every action one of the contract's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hepcal.findings.contract import contract
+from hepcal.knowledge.schema import Cited, Likelihood, Probability, Sourced
+
+# Variables every diagnosis must state itself (no default): the core of pattern recognition.
+REQUIRED_OWN = ("finding.calcification", "finding.lesion", "finding.count")
+TOLERANCE = 0.02
+
+
+def _sources(where: str, item: Sourced | Cited, refs: dict, problems: list[str]) -> None:
+    if not item.src and not item.estimate:
+        problems.append(f"{where}: has no source; give src: [key] or mark estimate: true")
+    for key in item.src:
+        if key not in refs:
+            problems.append(f"{where}: reference {key!r} is not in references.yaml")
+
+
+def _likelihood(where: str, spec: Likelihood, states: tuple[str, ...], refs: dict, problems: list[str]) -> None:
+    _sources(where, spec, refs, problems)
+    if spec.p is not None:
+        if len(states) != 2:
+            problems.append(f"{where}: p is for true/false variables; this one has states {', '.join(states)} (use dist)")
+            return
+        values = {"true": spec.p}
+    else:
+        assert spec.dist is not None
+        values = dict(spec.dist)
+        unknown = [s for s in values if s not in states]
+        if unknown:
+            problems.append(f"{where}: unknown state(s) {', '.join(unknown)}; allowed: {', '.join(states)}")
+        total = sum(values.values())
+        if len(values) == len(states) and abs(total - 1.0) > TOLERANCE:
+            problems.append(f"{where}: probabilities sum to {total:.3f}, not 1")
+        elif len(values) < len(states) and total > 1.0 + 1e-9:
+            problems.append(f"{where}: named states already sum to {total:.3f} > 1, nothing left for the others")
+        elif len(values) < len(states) and 1.0 - total < 1e-6 and not spec.why:
+            problems.append(f"{where}: named states sum to 1, so the unnamed ones get 0; name them or explain with why")
+    for state, prob in values.items():
+        if prob < 0 or prob > 1:
+            problems.append(f"{where}: P({state}) = {prob} is outside [0, 1]")
+        elif prob in (0.0, 1.0) and not spec.why:
+            problems.append(f"{where}: P({state}) = {prob:g} would veto a diagnosis; use a value in (0, 1) or give why")
+
+
+def _probability(where: str, item: Probability, refs: dict, problems: list[str], *, closed: bool = False) -> None:
+    _sources(where, item, refs, problems)
+    lo_ok = item.p >= 0 if closed else item.p > 0
+    hi_ok = item.p <= 1 if closed else item.p < 1
+    if not (lo_ok and hi_ok):
+        rng = "[0, 1]" if closed else "(0, 1)"
+        problems.append(f"{where}: p = {item.p} is outside {rng}")
+
+
+def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to avoid a cycle
+    """Return every problem found (an empty list means the base is valid)."""
+    problems: list[str] = []
+    c = contract()
+    refs = kb.references
+    vars_by_id = {v.id: v for v in kb.variables}
+
+    covered = {v.key for v in kb.variables} | set(kb.ignored)
+    for key in c.fields:
+        if key not in covered:
+            problems.append(f"variables.yaml: case key {key} is not mapped (give it a kind, or kind: ignored with why)")
+    for key, why in kb.ignored.items():
+        if not why:
+            problems.append(f"variables.yaml: {key} is ignored without a why")
+
+    for var_id, spec in kb.defaults.items():
+        var = vars_by_id.get(var_id)
+        if var is None:
+            problems.append(f"defaults.yaml: {var_id} is not an evidence variable")
+            continue
+        _likelihood(f"defaults.yaml: {var_id}", spec, var.states, refs, problems)
+
+    ids = [d.id for d in kb.diagnoses]
+    for missing in [i for i in c.diagnoses if i not in ids]:
+        problems.append(f"diagnoses/: no file for contract diagnosis {missing!r}")
+    for d in kb.diagnoses:
+        where = f"diagnoses/{d.id}.yaml"
+        _probability(f"{where}: prior", d.prior, refs, problems)
+        _probability(f"{where}: malignant", d.malignant, refs, problems, closed=True)
+        for key in d.references:
+            if key not in refs:
+                problems.append(f"{where}: references: {key!r} is not in references.yaml")
+        for i, item in enumerate((*d.cautions, *d.next_tests, *d.management.reasons)):
+            _sources(f"{where}: text {i + 1} ({item.text[:40]}…)", item, refs, problems)
+        if d.management.action not in c.actions:
+            problems.append(f"{where}: management.action {d.management.action!r}; allowed: {', '.join(c.actions)}")
+        if d.puncture.safe_route is not None and d.puncture.safe_route not in c.actions:
+            problems.append(f"{where}: puncture.safe_route {d.puncture.safe_route!r}; allowed: {', '.join(c.actions)}")
+        if d.puncture.advice == "avoid" and d.puncture.safe_route is None:
+            problems.append(f"{where}: puncture advice 'avoid' needs a safe_route (the action to take instead)")
+        if not d.puncture.src and not d.puncture.estimate:
+            problems.append(f"{where}: puncture advice has no source; give src or estimate: true")
+        for var_id, spec in d.likelihoods.items():
+            var = vars_by_id.get(var_id)
+            if var is None:
+                problems.append(f"{where}: likelihoods: {var_id} is not an evidence variable (see variables.yaml)")
+                continue
+            _likelihood(f"{where}: {var_id}", spec, var.states, refs, problems)
+        for var in kb.variables:
+            own = var.id in d.likelihoods
+            if not own and var.id not in kb.defaults:
+                problems.append(f"{where}: incomplete: no likelihood for {var.id} and no default")
+            if not own and var.key in REQUIRED_OWN:
+                problems.append(f"{where}: incomplete: {var.id} must be stated by the diagnosis itself (core pattern variable)")
+
+    pol = kb.policy
+    for name in ("confident_probability", "malignancy_not_excluded", "malignancy_negligible", "caution_probability", "avoid_puncture_probability"):
+        item = getattr(pol, name)
+        _sources(f"policy.yaml: {name}", item, refs, problems)
+        if not 0 < item.value < 1:
+            problems.append(f"policy.yaml: {name} = {item.value} is outside (0, 1)")
+    return problems
+
+
+def summary(kb) -> dict[str, int]:  # noqa: ANN001
+    """Counts for ``hepcal kb check``: how many numbers, how many estimated."""
+    numbers = estimated = 0
+
+    def count(items: Iterable[Sourced]) -> None:
+        nonlocal numbers, estimated
+        for it in items:
+            numbers += 1
+            estimated += bool(it.estimate and not it.src)
+
+    for d in kb.diagnoses:
+        count([d.prior, d.malignant, *d.likelihoods.values()])
+    count(kb.defaults.values())
+    return {"diagnoses": len(kb.diagnoses), "variables": len(kb.variables), "entries": numbers,
+            "estimate_only": estimated, "references": len(kb.references)}

@@ -1,0 +1,151 @@
+"""Pydantic models of the knowledge-base files.
+
+The models check shape (types, required fields, no unknown keys); ``check.py`` checks meaning
+(vocabulary, probabilities, references, completeness) because those rules need the whole base.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_CFG = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sourced(BaseModel):
+    """Anything that carries numbers: it names its sources or says it is an estimate."""
+
+    model_config = _CFG
+    src: tuple[str, ...] = ()
+    estimate: bool = False
+    note: str | None = None
+
+
+class Probability(Sourced):
+    """A single probability, e.g. P(finding true | diagnosis) or a prior weight."""
+
+    p: float
+
+
+class Likelihood(Sourced):
+    """P(variable state | diagnosis): ``p`` for a binary variable, ``dist`` for the others.
+
+    ``dist`` may leave states out; their share is the remainder spread evenly, so a table can
+    name the states that matter and still be complete. A zero needs ``why``.
+    """
+
+    p: float | None = None
+    dist: dict[str, float] | None = None
+    why: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Likelihood":
+        if (self.p is None) == (self.dist is None):
+            raise ValueError("give exactly one of p (binary variable) or dist (states)")
+        return self
+
+
+class Cited(BaseModel):
+    model_config = _CFG
+    text: str
+    src: tuple[str, ...] = ()
+    estimate: bool = False
+
+
+class Management(BaseModel):
+    """What to do when this diagnosis is the confident answer."""
+
+    model_config = _CFG
+    action: str
+    reasons: tuple[Cited, ...]
+
+
+class Puncture(BaseModel):
+    """Whether a needle may go into a lesion suspected to be this diagnosis."""
+
+    model_config = _CFG
+    advice: Literal["acceptable", "caution", "avoid"]
+    safe_route: str | None = Field(default=None, description="action to take instead when puncture is avoided")
+    why: str
+    src: tuple[str, ...] = ()
+    estimate: bool = False
+
+
+class Diagnosis(BaseModel):
+    model_config = _CFG
+    id: str
+    name: str
+    category: Literal[
+        "infection", "vascular", "benign_neoplasm", "cyst", "malignant_primary", "metastasis",
+        "post_treatment", "mimic", "developmental", "deposit",
+    ]
+    malignant: Probability
+    prior: Probability
+    description: str
+    patient_summary: str
+    puncture: Puncture
+    management: Management
+    cautions: tuple[Cited, ...] = ()
+    next_tests: tuple[Cited, ...] = ()
+    references: tuple[str, ...]
+    likelihoods: dict[str, Likelihood]
+
+
+class Variable(BaseModel):
+    model_config = _CFG
+    kind: Literal["binary", "enum", "binned", "members", "ignored"]
+    bins: tuple[tuple[str, float], ...] = ()
+    why: str | None = None
+    src: tuple[str, ...] = ()
+    estimate: bool = False
+    note: str | None = None
+
+
+class VariablesFile(BaseModel):
+    model_config = _CFG
+    version: int
+    variables: dict[str, Variable]
+
+
+class Reference(BaseModel):
+    model_config = _CFG
+    citation: str
+    url: str | None = None
+
+
+class ReferencesFile(BaseModel):
+    model_config = _CFG
+    references: dict[str, Reference]
+
+
+class DefaultsFile(BaseModel):
+    model_config = _CFG
+    description: str
+    likelihoods: dict[str, Likelihood]
+
+
+class Threshold(Sourced):
+    value: float
+
+
+class PolicyFile(BaseModel):
+    """Doubt and recommendation policy (see policy.yaml for the meaning of each threshold)."""
+
+    model_config = _CFG
+    description: str
+    confident_probability: Threshold
+    malignancy_not_excluded: Threshold
+    malignancy_negligible: Threshold
+    caution_probability: Threshold
+    avoid_puncture_probability: Threshold
+    next_findings_count: int = 5
+    texts: dict[str, str]
+
+
+class Manifest(BaseModel):
+    model_config = _CFG
+    name: str
+    version: str
+    description: str
+    population: str
