@@ -22,7 +22,7 @@ def _sources(where: str, item: Sourced | Cited, refs: dict, problems: list[str])
         problems.append(f"{where}: has no source; give src: [key] or mark estimate: true")
     for key in item.src:
         if key not in refs:
-            problems.append(f"{where}: reference {key!r} is not in references.yaml")
+            problems.append(f"{where}: reference {key!r} is not in references/")
 
 
 def _likelihood(where: str, spec: Likelihood, states: tuple[str, ...], refs: dict, problems: list[str]) -> None:
@@ -92,7 +92,7 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
         _probability(f"{where}: malignant", d.malignant, refs, problems, closed=True)
         for key in d.references:
             if key not in refs:
-                problems.append(f"{where}: references: {key!r} is not in references.yaml")
+                problems.append(f"{where}: references: {key!r} is not in references/")
         for i, item in enumerate((*d.cautions, *d.next_tests, *d.management.reasons)):
             _sources(f"{where}: text {i + 1} ({item.text[:40]}…)", item, refs, problems)
         if d.management.action not in c.actions:

@@ -162,6 +162,24 @@ def _expand_variables(vf: VariablesFile) -> tuple[tuple[EvidenceVariable, ...], 
     return tuple(out), ignored
 
 
+def _read_references(root: Path) -> ReferencesFile:
+    """Merge every file of references/ (one per topic), refusing a key defined twice."""
+    merged: dict[str, Reference] = {}
+    problems: list[str] = []
+    files = sorted((root / "references").glob("*.yaml"))
+    if not files:
+        raise KnowledgeBaseError([f"{root / 'references'}: no reference files"])
+    for path in files:
+        part = _parse(ReferencesFile, _read_yaml(path), f"references/{path.name}")
+        for key, ref in part.references.items():
+            if key in merged:
+                problems.append(f"references/{path.name}: key {key!r} is defined twice")
+            merged[key] = ref
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return ReferencesFile(references=merged)
+
+
 def default_path() -> Path:
     return Path(str(resources.files("hepcal.knowledge")))
 
@@ -170,10 +188,10 @@ def read(folder: str | Path | None = None) -> KnowledgeBase:
     """Read the knowledge base files without the semantic check (see :func:`load`)."""
     root = Path(folder) if folder is not None else default_path()
     if not (root / "kb.yaml").is_file():
-        raise KnowledgeBaseError([f"{root}: no kb.yaml here; a knowledge base folder holds kb.yaml, variables.yaml, references.yaml, defaults.yaml, policy.yaml and diagnoses/"])
+        raise KnowledgeBaseError([f"{root}: no kb.yaml here; a knowledge base folder holds kb.yaml, variables.yaml, references/, defaults.yaml, policy.yaml and diagnoses/"])
     manifest = _parse(Manifest, _read_yaml(root / "kb.yaml"), "kb.yaml")
     vf = _parse(VariablesFile, _read_yaml(root / "variables.yaml"), "variables.yaml")
-    refs = _parse(ReferencesFile, _read_yaml(root / "references.yaml"), "references.yaml")
+    refs = _read_references(root)
     defaults = _parse(DefaultsFile, _read_yaml(root / "defaults.yaml"), "defaults.yaml")
     policy = _parse(PolicyFile, _read_yaml(root / "policy.yaml"), "policy.yaml")
     variables, ignored = _expand_variables(vf)
