@@ -98,7 +98,7 @@ Case = BaseModel  # type alias for annotations: every case is an instance of cas
 
 
 def _problem_from(err: dict[str, Any]) -> Problem:
-    loc = [str(x) for x in err["loc"]]
+    loc = [str(x) if str(x) else "''" for x in err["loc"]]
     path = ".".join(loc)
     value = err.get("input")
     kind = err["type"]

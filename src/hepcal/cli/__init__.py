@@ -1,0 +1,1 @@
+"""Command-line interface (thin: parses arguments, calls the library, prints)."""

@@ -1,0 +1,113 @@
+"""``hepcal assess``, ``hepcal explain`` and ``hepcal schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hepcal.cli.common import EXIT_PARTIAL, err, fail, handle_errors, out, write_line
+from hepcal.cli.render import assessment_view
+from hepcal.findings import json_schema, load_case
+from hepcal.findings.io import is_jsonl, iter_cases, read_text
+from hepcal.knowledge import KnowledgeBase, load
+from hepcal.reasoning import assess as assess_case
+from hepcal.reasoning.explain import explain_diagnosis
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _kb(path: Optional[Path]) -> KnowledgeBase:
+    return load(path) if path is not None else load()
+
+
+KB_OPTION = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)
+
+
+def _stream(source: str, fmt: Format, kb: KnowledgeBase) -> int:
+    """Assess a JSONL stream line by line; returns the number of bad lines."""
+    if source == "-":
+        lines, where = sys.stdin, "<stdin>"
+    else:
+        text, where = read_text(source)
+        lines = text.splitlines()
+    bad = 0
+    first = True
+    if fmt is Format.json:
+        sys.stdout.write("[")
+    for line in iter_cases(lines, where):
+        if line.error is not None:
+            bad += 1
+            err.print(f"error: {line.error}", markup=False, highlight=False)
+            continue
+        a = assess_case(line.record, kb)
+        if fmt is Format.table:
+            out.print(assessment_view(a, title=f"{where}:{line.number}"))
+            continue
+        payload = {"line": line.number, **a.to_dict()}
+        if fmt is Format.json:
+            sys.stdout.write(("" if first else ",") + "\n" + json.dumps(payload))
+            first = False
+        else:
+            write_line(json.dumps(payload))
+    if fmt is Format.json:
+        write_line("\n]")
+    return bad
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def assess(
+        source: str = typer.Argument(..., help="Case file (.json/.yaml), many cases (.jsonl), or - for standard input."),
+        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable), json (the contract's assessment output) or jsonl (one line per case)."),
+        kb_path: Optional[Path] = KB_OPTION,
+    ) -> None:
+        """Assess a case: ranked differential, P(malignant), recommendation, next findings."""
+        kb = _kb(kb_path)
+        if is_jsonl(source) or (source == "-" and fmt is Format.jsonl):
+            bad = _stream(source, fmt, kb)
+            if bad:
+                err.print(f"{bad} line(s) could not be assessed; the others were.", highlight=False)
+                raise typer.Exit(EXIT_PARTIAL)
+            return
+        case = load_case(source, sys.stdin)
+        a = assess_case(case, kb)
+        if fmt is Format.table:
+            out.print(assessment_view(a))
+        else:
+            write_line(json.dumps(a.to_dict(), indent=None if fmt is Format.jsonl else 2))
+
+    @app.command()
+    @handle_errors
+    def explain(
+        source: str = typer.Argument(..., help="Case file (.json/.yaml) or - for standard input."),
+        diagnosis: str = typer.Argument(..., help="Diagnosis id, e.g. hydatid_cyst (hepcal kb list shows them)."),
+        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
+        kb_path: Optional[Path] = KB_OPTION,
+    ) -> None:
+        """Why a diagnosis has its probability: prior, each finding's likelihood ratio, references."""
+        kb = _kb(kb_path)
+        if diagnosis not in kb.ids:
+            fail(f"unknown diagnosis {diagnosis!r}; allowed: {', '.join(kb.ids)}")
+        case = load_case(source, sys.stdin)
+        x = explain_diagnosis(case, diagnosis, kb)
+        if fmt is Format.table:
+            from hepcal.cli.render_explain import explanation_view
+
+            out.print(explanation_view(x))
+        else:
+            write_line(json.dumps(x, indent=2))
+
+    @app.command()
+    def schema() -> None:
+        """Print the JSON Schema of the case format."""
+        write_line(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,90 @@
+"""``hepcal kb list | show | check``: read the knowledge base from the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from hepcal.cli.common import err, fail, handle_errors, out, write_line
+from hepcal.errors import KnowledgeBaseError
+from hepcal.knowledge import load, read
+from hepcal.knowledge.check import check, summary
+
+kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
+KB_OPTION = typer.Option(None, "--kb", help="Knowledge-base folder (default: the shipped one).", show_default=False)
+
+
+@kb_app.command("list")
+@handle_errors
+def list_(kb_path: Optional[Path] = KB_OPTION) -> None:
+    """List the diagnoses with their category, malignancy and prior."""
+    kb = load(kb_path)
+    t = Table(title=f"{kb.manifest.name} {kb.version}", title_justify="left")
+    for col in ("id", "name", "category", "malignant", "prior"):
+        t.add_column(col)
+    for d in kb.diagnoses:
+        t.add_row(d.id, d.name, d.category, f"{d.malignant.p:g}", f"{d.prior.p:g}")
+    out.print(t)
+
+
+@kb_app.command()
+@handle_errors
+def show(
+    diagnosis: str = typer.Argument(..., help="Diagnosis id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the entry as JSON."),
+    kb_path: Optional[Path] = KB_OPTION,
+) -> None:
+    """Show one diagnosis: description, likelihoods, cautions, tests and references."""
+    kb = load(kb_path)
+    if diagnosis not in kb.ids:
+        fail(f"unknown diagnosis {diagnosis!r}; allowed: {', '.join(kb.ids)}")
+    d = kb.diagnosis(diagnosis)
+    if as_json:
+        write_line(json.dumps(d.model_dump(mode="json"), indent=2))
+        return
+    out.print(f"[bold]{d.name}[/] ({d.id}) — {d.category}, P(malignant | {d.id}) = {d.malignant.p:g}")
+    out.print(d.description.strip())
+    out.print(f"prior weight {d.prior.p:g}  sources: {', '.join(d.prior.src) or '-'}{' (estimate)' if d.prior.estimate else ''}")
+    t = Table(title="Likelihoods stated by this diagnosis", title_justify="left")
+    for col in ("variable", "value", "sources"):
+        t.add_column(col)
+    for var_id, spec in d.likelihoods.items():
+        value = f"p={spec.p:g}" if spec.p is not None else ", ".join(f"{k}={v:g}" for k, v in (spec.dist or {}).items())
+        t.add_row(var_id, value, ", ".join(spec.src) + (" (estimate)" if spec.estimate else ""))
+    out.print(t)
+    out.print(f"[bold]When confident:[/] {d.management.action}")
+    out.print(f"[bold]Puncture:[/] {d.puncture.advice} — {d.puncture.why}")
+    for c in d.cautions:
+        out.print(f"[red]⚠ {c.text}[/]")
+    for n in d.next_tests:
+        out.print(f"next test: {n.text}")
+    for key in d.references:
+        r = kb.references[key]
+        out.print(f"  [{key}] {r.citation}" + (f" {r.url}" if r.url else ""), highlight=False, markup=False)
+
+
+@kb_app.command("check")
+def check_(kb_path: Optional[Path] = KB_OPTION) -> None:
+    """Validate the knowledge base: probabilities, vocabulary, sources, completeness."""
+    try:
+        kb = read(kb_path)
+    except KnowledgeBaseError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    problems = check(kb)
+    if problems:
+        for p in problems:
+            err.print(f"- {p}", markup=False, highlight=False)
+        err.print(f"knowledge base {kb.version}: {len(problems)} problem(s)")
+        raise typer.Exit(1)
+    s = summary(kb)
+    out.print(f"knowledge base {kb.version}: OK — {s['diagnoses']} diagnoses, {s['variables']} evidence variables, "
+              f"{s['entries']} cited entries ({s['estimate_only']} estimates without a direct source), {s['references']} references")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(kb_app, name="kb")

@@ -1,0 +1,43 @@
+"""The ``hepcal`` command: a typer app assembled from one module per command group."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from hepcal import __version__
+
+app = typer.Typer(
+    name="hepcal",
+    help="Decision support for calcified liver lesions: ranked differential, malignancy "
+    "probability, next finding and recommendation, with the basis shown.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module defines register(app). Order is the order of `hepcal --help`.
+COMMAND_MODULES: tuple[str, ...] = ("assess", "kb", "validate")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hepcal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """hepcal: calcified liver lesions, reasoned explicitly."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"hepcal.cli.{_name}").register(app)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

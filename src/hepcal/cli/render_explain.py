@@ -1,0 +1,34 @@
+"""Terminal rendering of ``hepcal explain``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+
+def explanation_view(x: dict[str, Any]) -> Group:
+    d = x["diagnosis"]
+    head = Text()
+    head.append(f"{d['name']} ({d['id']})\n", style="bold")
+    head.append(f"posterior {x['posterior']:.1%}, rank {x['rank']}; knowledge base {x['knowledge_base']['version']}\n")
+    pr = x["prior"]
+    src = ", ".join(pr["src"]) or "-"
+    head.append(f"prior weight {pr['p']:g} (normalised {pr['normalised']:.3f}); sources {src}{' (estimate)' if pr['estimate'] else ''}\n")
+    t = Table(title="Findings", title_justify="left")
+    for col in ("finding", "P(f|dx)", "P(f|others)", "LR", "ln LR", "from", "sources"):
+        t.add_column(col)
+    for f in x["findings"]:
+        style = "green" if f["weight"] > 0.05 else ("red" if f["weight"] < -0.05 else "")
+        srcs = ", ".join(f["src"]) + (" (estimate)" if f["estimate"] else "")
+        t.add_row(f["finding"], f"{f['p_given_diagnosis']:.3f}", f"{f['p_given_others']:.3f}",
+                  f"{f['likelihood_ratio']:.2f}", Text(f"{f['weight']:+.2f}", style=style), f["origin"], srcs)
+    refs = Text("References\n", style="bold")
+    for r in x["references"]:
+        refs.append(f"  [{r['key']}] {r['citation']}" + (f" {r['url']}" if r["url"] else "") + "\n")
+    cautions = Text()
+    for c in x["cautions"]:
+        cautions.append(f"⚠ {c}\n", style="bold red")
+    return Group(head, t, cautions, refs)

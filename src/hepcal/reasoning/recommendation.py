@@ -1,0 +1,78 @@
+"""The recommendation: an action with its reasons and cautions, from the policy file.
+
+Nothing here knows a diagnosis by name: the thresholds come from ``policy.yaml`` and the
+actions, puncture advice and cautions from each diagnosis's file, so the behaviour can be read
+(and changed) in data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hepcal.reasoning.network import Network
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    action: str
+    reasons: list[str]
+    cautions: list[str]
+    rule: str  # which step of the policy decided the action
+    next_tests: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"action": self.action, "reasons": list(self.reasons), "cautions": list(self.cautions),
+                "rule": self.rule, "next_tests": list(self.next_tests)}
+
+
+def is_doubtful(net: Network, post: np.ndarray) -> bool:
+    """Doubtful when no diagnosis reaches the policy's confidence level."""
+    return bool(post.max() < net.kb.policy.confident_probability.value)
+
+
+def recommend(net: Network, post: np.ndarray, malignancy: float) -> Recommendation:
+    kb = net.kb
+    pol = kb.policy
+    t = pol.texts
+    top = int(np.argmax(post))
+    lead = kb.diagnoses[top]
+    reasons: list[str] = []
+    if not is_doubtful(net, post):
+        action, rule = lead.management.action, "confident_diagnosis"
+        reasons.append(t["confident"].format(name=lead.name, probability=post[top]))
+        reasons += [r.text for r in lead.management.reasons]
+    elif malignancy >= pol.malignancy_negligible.value:
+        action, rule = "biopsy", "doubtful_malignancy_possible"
+        reasons.append(t["doubtful"].format(name=lead.name, probability=post[top]))
+        reasons.append(t["biopsy_offered"])
+    else:
+        action, rule = "follow_up_imaging", "doubtful_benign"
+        reasons.append(t["doubtful"].format(name=lead.name, probability=post[top]))
+        reasons.append(t["benign_follow_up"])
+    key = "malignancy_not_excluded" if malignancy >= pol.malignancy_not_excluded.value else "malignancy_low"
+    reasons.append(t[key].format(malignancy=malignancy))
+
+    if action == "biopsy":
+        avoid = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "avoid"]
+        if avoid and post[avoid].sum() >= pol.avoid_puncture_probability.value:
+            i = max(avoid, key=lambda j: post[j])
+            d = kb.diagnoses[i]
+            action, rule = d.puncture.safe_route or "specialist_referral", "puncture_avoided"
+            words = t[f"actions.{action}"]
+            reasons.append(t["puncture_replaced"].format(name=d.name, probability=post[i], safe_route_words=words))
+
+    cautions: list[str] = []
+    next_tests: list[str] = []
+    for i in np.argsort(-post):
+        if post[i] < pol.caution_probability.value:
+            break
+        d = kb.diagnoses[i]
+        for c in d.cautions:
+            if c.text not in cautions:
+                cautions.append(c.text)
+        for n in d.next_tests:
+            if n.text not in next_tests:
+                next_tests.append(n.text)
+    return Recommendation(action, reasons, cautions, rule, next_tests)
