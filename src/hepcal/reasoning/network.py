@@ -9,7 +9,6 @@ makes an assessment take well under a millisecond.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -68,12 +67,20 @@ def compile_network(kb: KnowledgeBase) -> Network:
     )
 
 
-@lru_cache(maxsize=8)
-def _cached(kb_id: int, kb: KnowledgeBase) -> Network:
-    return compile_network(kb)
+_CACHE: dict[int, Network] = {}
+_CACHE_SIZE = 8
 
 
 def network(kb: KnowledgeBase | None = None) -> Network:
-    """The compiled network of ``kb`` (default: the shipped knowledge base), cached."""
+    """The compiled network of ``kb`` (default: the shipped knowledge base), cached.
+
+    Keyed by identity: a loaded knowledge base is immutable, and the cached network keeps a
+    reference to it, so an id cannot be reused while its entry lives.
+    """
     kb = kb if kb is not None else load()
-    return _cached(id(kb), kb)
+    net = _CACHE.get(id(kb))
+    if net is None or net.kb is not kb:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        net = _CACHE[id(kb)] = compile_network(kb)
+    return net
