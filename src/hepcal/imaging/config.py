@@ -1,0 +1,134 @@
+"""The CT pipeline's numbers, read once from ``thresholds.yaml`` and validated.
+
+Thresholds are data with their citations, not constants buried in code, so a reader can see
+where each number comes from and a site can review them without reading the algorithms.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hepcal.errors import HepcalError
+
+__all__ = ["PHASES", "Phase", "ImagingConfig", "PhaseThreshold", "imaging_config"]
+
+Phase = Literal["unenhanced", "arterial", "portal", "delayed"]
+PHASES: tuple[str, ...] = ("unenhanced", "arterial", "portal", "delayed")
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class PhaseThreshold(BaseModel):
+    model_config = _FROZEN
+    candidate_hu: float = Field(ge=100, le=3000)
+    definite_hu: float = Field(ge=100, le=3000)
+    refs: tuple[str, ...]
+    basis: str
+
+    @model_validator(mode="after")
+    def _order(self) -> PhaseThreshold:
+        if self.definite_hu < self.candidate_hu:
+            raise ValueError("definite_hu must be >= candidate_hu")
+        return self
+
+
+class Calcification(BaseModel):
+    model_config = _FROZEN
+    unenhanced: PhaseThreshold
+    arterial: PhaseThreshold
+    portal: PhaseThreshold
+    delayed: PhaseThreshold
+    vessel_margin_hu: float = Field(ge=0)
+    vessel_margin_basis: str
+
+    def for_phase(self, phase: str) -> PhaseThreshold:
+        return getattr(self, phase)
+
+
+class Mimics(BaseModel):
+    model_config = _FROZEN
+    lipiodol_hu: float
+    dense_lipiodol_hu: float
+    lipiodol_refs: tuple[str, ...]
+    lipiodol_basis: str
+    metal_hu: float
+    metal_basis: str
+    streak_dark_hu: float
+    streak_basis: str
+
+
+class PhaseRules(BaseModel):
+    model_config = _FROZEN
+    unenhanced_below_hu: float
+    arterial_aorta_above_hu: float
+    arterial_aorta_minus_portal_hu: float
+    delayed_below_hu: float
+    basis: str
+
+
+class LiverSegmentation(BaseModel):
+    model_config = _FROZEN
+    working_spacing_mm: float = Field(gt=0)
+    smoothing_sigma_mm: float = Field(ge=0)
+    body_threshold_hu: float
+    body_rim_mm: float = Field(ge=0)
+    histogram_range_hu: tuple[float, float]
+    core_tolerance_hu: float = Field(gt=0)
+    core_opening_mm: float = Field(ge=0)
+    local_mean_sigma_mm: float = Field(gt=0)
+    grow_tolerance_hu: float = Field(gt=0)
+    grow_distance_mm: float = Field(ge=0)
+    final_opening_mm: float = Field(ge=0)
+    closing_mm: float = Field(ge=0)
+    basis: str
+
+
+class Detection(BaseModel):
+    model_config = _FROZEN
+    liver_margin_mm: float = Field(ge=0)
+    min_volume_mm3: float = Field(ge=0)
+    bone_hu: float
+    bone_exclusion_mm: float = Field(ge=0)
+    min_bone_volume_mm3: float = Field(ge=0)
+    vessel_elongation_max: float = Field(gt=1)
+    vessel_length_min_mm: float = Field(gt=0)
+    max_lesion_size_mm: float = Field(gt=0)
+    basis: str
+
+
+class ImagingConfig(BaseModel):
+    model_config = _FROZEN
+    version: int
+    references: dict[str, str]
+    calcification: Calcification
+    mimics: Mimics
+    phase: PhaseRules
+    liver_segmentation: LiverSegmentation
+    detection: Detection
+
+    @model_validator(mode="after")
+    def _refs_known(self) -> ImagingConfig:
+        used = [r for p in PHASES for r in self.calcification.for_phase(p).refs] + list(self.mimics.lipiodol_refs)
+        unknown = sorted(set(used) - set(self.references))
+        if unknown:
+            raise ValueError(f"references used but not listed: {unknown}")
+        return self
+
+
+class ImagingConfigError(HepcalError):
+    """``thresholds.yaml`` does not validate (a packaging or editing error)."""
+
+
+@lru_cache(maxsize=1)
+def imaging_config() -> ImagingConfig:
+    """The shipped configuration (validated once, then cached)."""
+    text = resources.files("hepcal.imaging").joinpath("thresholds.yaml").read_text(encoding="utf-8")
+    try:
+        return ImagingConfig.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        raise ImagingConfigError(f"hepcal/imaging/thresholds.yaml is invalid:\n{exc}") from None
