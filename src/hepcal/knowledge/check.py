@@ -117,7 +117,7 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
                 problems.append(f"{where}: incomplete: {var.id} must be stated by the diagnosis itself (core pattern variable)")
 
     pol = kb.policy
-    for name in ("confident_probability", "malignancy_not_excluded", "malignancy_negligible", "caution_probability", "avoid_puncture_probability"):
+    for name in ("confident_probability", "malignancy_not_excluded", "malignancy_negligible", "same_management_probability", "caution_probability", "avoid_puncture_probability"):
         item = getattr(pol, name)
         _sources(f"policy.yaml: {name}", item, refs, problems)
         if not 0 < item.value < 1:

@@ -137,6 +137,7 @@ class PolicyFile(BaseModel):
     confident_probability: Threshold
     malignancy_not_excluded: Threshold
     malignancy_negligible: Threshold
+    same_management_probability: Threshold
     caution_probability: Threshold
     avoid_puncture_probability: Threshold
     next_findings_count: int = 5

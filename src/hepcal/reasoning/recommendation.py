@@ -32,6 +32,14 @@ def is_doubtful(net: Network, post: np.ndarray) -> bool:
     return bool(post.max() < net.kb.policy.confident_probability.value)
 
 
+def _covering(post: np.ndarray, mass: float) -> list[int]:
+    """Indices of the most probable diagnoses that together reach ``mass``."""
+    order = np.argsort(-post)
+    cum = np.cumsum(post[order])
+    k = int(np.searchsorted(cum, mass)) + 1
+    return [int(i) for i in order[:k]]
+
+
 def recommend(net: Network, post: np.ndarray, malignancy: float) -> Recommendation:
     kb = net.kb
     pol = kb.policy
@@ -43,14 +51,17 @@ def recommend(net: Network, post: np.ndarray, malignancy: float) -> Recommendati
         action, rule = lead.management.action, "confident_diagnosis"
         reasons.append(t["confident"].format(name=lead.name, probability=post[top]))
         reasons += [r.text for r in lead.management.reasons]
-    elif malignancy >= pol.malignancy_negligible.value:
-        action, rule = "biopsy", "doubtful_malignancy_possible"
-        reasons.append(t["doubtful"].format(name=lead.name, probability=post[top]))
-        reasons.append(t["biopsy_offered"])
     else:
-        action, rule = "follow_up_imaging", "doubtful_benign"
         reasons.append(t["doubtful"].format(name=lead.name, probability=post[top]))
-        reasons.append(t["benign_follow_up"])
+        likely = _covering(post, pol.same_management_probability.value)
+        actions = {kb.diagnoses[i].management.action for i in likely}
+        if len(actions) == 1:
+            action, rule = actions.pop(), "doubtful_same_management"
+            names = ", ".join(kb.diagnoses[i].name for i in likely)
+            reasons.append(t["same_management"].format(names=names, action_words=t[f"actions.{action}"]))
+        else:
+            action, rule = "biopsy", "doubtful_biopsy_offered"
+            reasons.append(t["biopsy_offered"])
     key = "malignancy_not_excluded" if malignancy >= pol.malignancy_not_excluded.value else "malignancy_low"
     reasons.append(t[key].format(malignancy=malignancy))
 
