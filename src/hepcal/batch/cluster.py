@@ -16,7 +16,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from hepcal.batch.executors import Task
 from hepcal.batch.study import Study
-from hepcal.batch.worker import PLUGIN_NAME, ContextFactory, WorkerContext, failed_record
+from hepcal.batch.worker import PLUGIN_NAME, ContextFactory, WorkerContext, WorkerSetupError, failed_record
 from hepcal.errors import InputError
 
 
@@ -70,6 +70,8 @@ class DaskExecutor:
                 study = owner.pop(fut.key)
                 try:
                     record = fut.result()
+                except WorkerSetupError:
+                    raise
                 except Exception as exc:  # KilledWorker after the cluster's retries, lost connection…
                     record = failed_record(study, f"{type(exc).__name__}: {exc}", type(exc).__name__)
                 fut.release()

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from hepcal.batch.study import Study
-from hepcal.batch.worker import ContextFactory, failed_record, init_process
+from hepcal.batch.worker import ContextFactory, WorkerSetupError, failed_record, init_process
 from hepcal.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class LocalExecutor:
                             yield study, failed_record(study, WORKER_DIED, "WorkerDied")
                         else:
                             suspects.append(study)
+                    except WorkerSetupError:
+                        raise
                     except Exception as exc:  # e.g. a study that cannot be pickled
                         yield study, failed_record(study, f"{type(exc).__name__}: {exc}", type(exc).__name__)
                 if broken:

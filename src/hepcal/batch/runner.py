@@ -8,8 +8,10 @@ tables periodically and at the end, even when interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,7 @@ def run_batch(
     out: str | Path,
     *,
     executor: Executor | None = None,
+    executor_factory: Callable[[], AbstractContextManager[Executor]] | None = None,
     workers: int = 1,
     retry_failed: bool = False,
     task: Task | None = None,
@@ -106,7 +109,9 @@ def run_batch(
     """Scan and assess every study of ``source`` (a folder or a .csv manifest) into ``out``.
 
     Studies already done in ``out`` are skipped; failed ones are retried only with
-    ``retry_failed``. A study's own failure is recorded, never raised.
+    ``retry_failed``. A study's own failure is recorded, never raised. The executor is
+    ``executor``, else one entered from ``executor_factory`` (only when there is work, so a
+    cluster is not started for nothing), else a :class:`LocalExecutor` of ``workers``.
 
     Raises
     ------
@@ -154,11 +159,17 @@ def run_batch(
         for s in the_plan.to_record:
             record(failed_record(s, s.problem or "could not be prepared"))
         if the_plan.to_run:
-            ex = executor or LocalExecutor(workers)
-            description = ex.description
-            for _, rec in ex.run(task or run_study, the_plan.to_run):
-                ran += 1
-                record(rec)
+            with contextlib.ExitStack() as stack:
+                if executor is not None:
+                    ex = executor
+                elif executor_factory is not None:
+                    ex = stack.enter_context(executor_factory())
+                else:
+                    ex = LocalExecutor(workers)
+                description = ex.description
+                for _, rec in ex.run(task or run_study, the_plan.to_run):
+                    ran += 1
+                    record(rec)
     except KeyboardInterrupt:
         interrupted = True
     finally:

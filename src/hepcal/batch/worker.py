@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 PLUGIN_NAME = "hepcal-batch-context"
 
 
+class WorkerSetupError(HepcalError):
+    """A worker could not load what every study needs: the batch stops (no study is blamed)."""
+
+
 @dataclass
 class WorkerContext:
     """Per-worker state, built once and reused for every study the worker runs."""
@@ -68,13 +72,21 @@ def _imaging_resources() -> dict[str, Any]:
 # ---------------------------------------------------------------------- one context per worker
 
 _process_context: WorkerContext | None = None
+_setup_error: str | None = None
 ContextFactory = Callable[[], WorkerContext]
 
 
 def init_process(factory: ContextFactory | None = None) -> None:
-    """Process-pool initializer: build this process's context before its first study."""
-    global _process_context
-    _process_context = (factory or WorkerContext.create)()
+    """Process-pool initializer: build this process's context before its first study.
+
+    A failure is kept and raised as :class:`WorkerSetupError` by the first study, because an
+    initializer that raises only breaks the pool without saying why.
+    """
+    global _process_context, _setup_error
+    try:
+        _process_context = (factory or WorkerContext.create)()
+    except Exception as exc:
+        _setup_error = f"{type(exc).__name__}: {exc}"
 
 
 def current_context(factory: ContextFactory | None = None) -> WorkerContext:
@@ -88,9 +100,10 @@ def current_context(factory: ContextFactory | None = None) -> WorkerContext:
             return plugin.context  # type: ignore[no-any-return]
     except (ImportError, ValueError):
         pass  # not inside a Dask worker
-    if _process_context is None:
+    if _process_context is None and _setup_error is None:
         init_process(factory)
-    assert _process_context is not None
+    if _process_context is None:
+        raise WorkerSetupError(f"a worker could not load the knowledge base and imaging pipeline ({_setup_error})")
     return _process_context
 
 
