@@ -1,0 +1,188 @@
+"""The JSON API (``/api``): health, assessment, stored cases, scan jobs.
+
+Every route is a thin shell: parse, call :mod:`hepcal.web.services`, answer. Errors are turned
+into JSON by the handlers in :mod:`hepcal.web.app`, never into a stack trace.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+
+from hepcal import __version__
+from hepcal.errors import InputError
+from hepcal.findings import json_schema
+from hepcal.web.deps import services, current_user, writer
+from hepcal.web.scans import imaging_available
+from hepcal.web.services import Services, record_full, record_jsonl, record_summary
+from hepcal.web.store import ScanJob
+
+router = APIRouter(prefix="/api")
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every ``#/$defs/...`` reference replaced by its definition (for OpenAPI)."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(copy.deepcopy(defs[ref.split("/")[-1]]))
+            return {k: walk(v) for k, v in node.items() if k not in ("$defs", "$schema")}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+@lru_cache(maxsize=1)
+def case_schema() -> dict[str, Any]:
+    return inline_refs(json_schema())
+
+
+def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "description": description,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+SAVE_SCHEMA_DOC = "A case and an optional label: {\"case\": {...}, \"label\": \"...\"}."
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"description": "The case does not follow the case format; `problems` names each bad key."},
+}
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError("the request body is not valid JSON; expected a case as a JSON object") from None
+
+
+@router.get("/health", summary="Liveness and versions")
+def health(request: Request) -> dict[str, Any]:
+    from hepcal.knowledge import load
+
+    kb: dict[str, Any]
+    try:
+        k = load()
+        kb = {"status": "ok", "version": k.version}
+    except Exception:  # reported, not raised: health must answer even with a broken base
+        kb = {"status": "unavailable"}
+    return {"status": "ok", "version": __version__, "knowledge_base": kb, "imaging": imaging_available()}
+
+
+@router.post("/assess", summary="Assess a case", responses=ERROR_RESPONSES,
+             openapi_extra=_body({"$ref": "#/components/schemas/Case"}, "A case in the case format (docs/case-format.md)."))
+async def assess_route(request: Request, _: str = Depends(writer)) -> dict[str, Any]:
+    data = await _json(request)
+    from starlette.concurrency import run_in_threadpool
+
+    _case, assessment = await run_in_threadpool(Services.assess_case, data)
+    return assessment
+
+
+def _save_payload(data: Any) -> tuple[Any, str]:
+    if not isinstance(data, dict) or "case" not in data:
+        raise InputError("expected a JSON object {\"case\": {...}, \"label\": \"optional text\"}")
+    unknown = set(data) - {"case", "label"}
+    if unknown:
+        raise InputError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: case, label")
+    label = data.get("label") or ""
+    if not isinstance(label, str):
+        raise InputError("label must be a string")
+    return data["case"], label
+
+
+@router.post("/cases", status_code=201, summary="Assess and store a case", responses=ERROR_RESPONSES,
+             openapi_extra=_body({"type": "object", "required": ["case"], "additionalProperties": False,
+                                  "properties": {"case": {"$ref": "#/components/schemas/Case"},
+                                                 "label": {"type": "string", "maxLength": 500}}}, SAVE_SCHEMA_DOC))
+async def create_case(request: Request, user: str = Depends(writer), svc: Services = Depends(services)) -> JSONResponse:
+    case, label = _save_payload(await _json(request))
+    from starlette.concurrency import run_in_threadpool
+
+    rec = await run_in_threadpool(svc.save_case, case, label, user)
+    return JSONResponse(record_full(rec), status_code=201, headers={"location": f"/api/cases/{rec.id}"})
+
+
+@router.get("/cases", summary="List and search stored cases")
+def list_cases(q: str = Query("", max_length=200), limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
+               _: str = Depends(current_user), svc: Services = Depends(services)) -> dict[str, Any]:
+    rows, total = svc.store.list_cases(q, limit, offset)
+    return {"total": total, "cases": [record_summary(r) for r in rows]}
+
+
+@router.get("/cases/export.jsonl", summary="Every stored case, one JSON object per line")
+def export_cases(_: str = Depends(current_user), svc: Services = Depends(services)) -> StreamingResponse:
+    lines = (record_jsonl(r) + "\n" for r in svc.store.iter_cases())
+    return StreamingResponse(lines, media_type="application/x-ndjson",
+                             headers={"content-disposition": 'attachment; filename="hepcal-cases.jsonl"'})
+
+
+def _record(svc: Services, case_id: int) -> Any:
+    rec = svc.store.get_case(case_id)
+    if rec is None:
+        raise LookupError(f"case {case_id} not found")
+    return rec
+
+
+@router.get("/cases/{case_id}", summary="One stored case with its assessment")
+def get_case(case_id: int, _: str = Depends(current_user), svc: Services = Depends(services)) -> dict[str, Any]:
+    return record_full(_record(svc, case_id))
+
+
+@router.post("/cases/{case_id}/reassess", status_code=201, summary="Assess a stored case again with the installed knowledge base")
+def reassess_case(case_id: int, user: str = Depends(writer), svc: Services = Depends(services)) -> JSONResponse:
+    rec = svc.reassess(_record(svc, case_id), user)
+    return JSONResponse(record_full(rec), status_code=201, headers={"location": f"/api/cases/{rec.id}"})
+
+
+def job_view(job: ScanJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "created_at": job.created_at.isoformat(),
+        "user": job.user,
+        "status": job.status,
+        "progress": job.progress,
+        "stage": job.stage,
+        "message": job.message,
+        "result": job.result,
+    }
+
+
+@router.post("/scans", status_code=202, summary="Upload a CT study (NIfTI or zipped DICOM series), optionally a liver mask")
+def create_scan(study: UploadFile = File(..., description="NIfTI (.nii/.nii.gz) or zip of one DICOM series"),
+                liver_mask: UploadFile | None = File(None, description="Optional liver mask (NIfTI)"),
+                user: str = Depends(writer), svc: Services = Depends(services)) -> JSONResponse:
+    job_id = svc.start_scan(study.file, liver_mask.file if liver_mask is not None and liver_mask.filename else None, user)
+    return JSONResponse({"id": job_id, "status": "queued", "url": f"/api/scans/{job_id}"}, status_code=202,
+                        headers={"location": f"/api/scans/{job_id}"})
+
+
+def _job(svc: Services, job_id: str) -> ScanJob:
+    job = svc.store.get_job(job_id) if len(job_id) <= 40 else None
+    if job is None:
+        raise LookupError(f"scan job {job_id} not found")
+    return job
+
+
+@router.get("/scans/{job_id}", summary="State, progress and (when done) lesions of a scan job")
+def get_scan(job_id: str, _: str = Depends(current_user), svc: Services = Depends(services)) -> dict[str, Any]:
+    return job_view(_job(svc, job_id))
+
+
+@router.get("/scans/{job_id}/images/{name}", summary="A key image of a finished scan job", response_class=FileResponse)
+def scan_image(job_id: str, name: str, _: str = Depends(current_user), svc: Services = Depends(services)) -> FileResponse:
+    job = _job(svc, job_id)
+    path = svc.runner.image_path(job.id, name, job.result)
+    if path is None:
+        raise LookupError(f"image {name} not found in scan job {job_id}")
+    return FileResponse(path, media_type="image/png")

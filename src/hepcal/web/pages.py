@@ -1,0 +1,200 @@
+"""The HTML pages: assess (checklist + live differential), cases, CT upload and jobs, login.
+
+Forms post back here with the CSRF token; the live parts of the assess and job pages are a
+small script (``static/hepcal.js``) calling the JSON API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hepcal.errors import HepcalError
+from hepcal.findings import CaseError
+from hepcal.web.checklist import case_from_form, checklist
+from hepcal.web.deps import current_user, services, writer
+from hepcal.web.security import SESSION_COOKIE, login_user, safe_next
+from hepcal.web.services import Services, clean_label
+from hepcal.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+CHECKLIST_KEYS = "checklist"
+
+
+def _form_lists(form: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def _problems(exc: HepcalError) -> list[str]:
+    if isinstance(exc, CaseError):
+        return [str(p) for p in exc.problems]
+    return [str(exc)]
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/assess", status_code=303)
+
+
+@router.get("/assess", response_class=HTMLResponse)
+def assess_page(request: Request, case: int | None = Query(None, ge=1), scan: str | None = Query(None, max_length=40),
+                lesion: int | None = Query(None, ge=0, le=10000), user: str = Depends(current_user),
+                svc: Services = Depends(services)) -> Response:
+    values: dict[str, Any] = {}
+    source = None
+    label = ""
+    if case is not None:
+        rec = svc.store.get_case(case)
+        if rec is None:
+            raise LookupError(f"case {case} not found")
+        values, label, source = rec.case, rec.label, {"kind": "case", "id": rec.id}
+    elif scan is not None and lesion is not None:
+        job = svc.store.get_job(scan)
+        lesions = (job.result or {}).get("lesions", []) if job is not None else []
+        if job is None or lesion >= len(lesions):
+            raise LookupError(f"lesion {lesion} of scan {scan} not found")
+        finding = lesions[lesion].get("finding") or {}
+        values = {"finding": finding} if "finding" not in finding else finding
+        label = f"CT lesion {lesion + 1}"
+        source = {"kind": "scan", "id": job.id, "lesion": lesion}
+    assessment, problems = None, []
+    if values:
+        try:
+            _, assessment = svc.assess_case(values)
+        except HepcalError as exc:
+            problems = _problems(exc)
+    return render(request, "assess.html", sections=checklist(values), assessment=assessment, problems=problems,
+                  label=label, source=source, user=user)
+
+
+@router.post("/assess", response_class=HTMLResponse)
+async def assess_submit(request: Request, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+    """The no-script path: the checklist submitted as a form, the page rendered with results."""
+    form = _form_lists(await request.form())
+    label = (form.get("label") or [""])[-1]
+    values: dict[str, Any] = {}
+    assessment, problems = None, []
+    try:
+        values = case_from_form(form)
+        _, assessment = svc.assess_case(values)
+    except HepcalError as exc:
+        problems = _problems(exc)
+    return render(request, "assess.html", sections=checklist(values), assessment=assessment, problems=problems,
+                  label=label, source=None, user=user, status_code=200 if not problems else 422)
+
+
+@router.post("/cases")
+async def save_case(request: Request, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+    form = _form_lists(await request.form())
+    label = (form.get("label") or [""])[-1]
+    values: dict[str, Any] = {}
+    try:
+        values = case_from_form(form)
+        rec = svc.save_case(values, clean_label(label), user)
+    except HepcalError as exc:
+        return render(request, "assess.html", sections=checklist(values), assessment=None, problems=_problems(exc),
+                      label=label, source=None, user=user, status_code=422)
+    return RedirectResponse(f"/cases/{rec.id}", status_code=303)
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases_page(request: Request, q: str = Query("", max_length=200), page: int = Query(1, ge=1, le=100000),
+               user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    per_page = 50
+    rows, total = svc.store.list_cases(q, per_page, (page - 1) * per_page)
+    return render(request, "cases.html", rows=rows, total=total, q=q, page=page,
+                  pages=max(1, (total + per_page - 1) // per_page), user=user)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    rec = svc.store.get_case(case_id)
+    if rec is None:
+        raise LookupError(f"case {case_id} not found")
+    from hepcal.web.reports import available_formats, kb_version
+
+    return render(request, "case.html", rec=rec, assessment=rec.assessment, user=user,
+                  report_formats=available_formats(), current_kb=kb_version())
+
+
+@router.post("/cases/{case_id}/reassess")
+def reassess(case_id: int, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+    rec = svc.store.get_case(case_id)
+    if rec is None:
+        raise LookupError(f"case {case_id} not found")
+    new = svc.reassess(rec, user)
+    return RedirectResponse(f"/cases/{new.id}", status_code=303)
+
+
+@router.get("/cases/{case_id}/report.{fmt}")
+def case_report(case_id: int, fmt: str, _: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    from hepcal.web.reports import render_report
+
+    rec = svc.store.get_case(case_id)
+    if rec is None:
+        raise LookupError(f"case {case_id} not found")
+    return render_report(rec, fmt)
+
+
+@router.get("/ct", response_class=HTMLResponse)
+def ct_page(request: Request, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    from hepcal.web.scans import imaging_available
+
+    return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=[], user=user,
+                  imaging=imaging_available(), max_mb=svc.settings.max_upload_mb)
+
+
+@router.post("/ct")
+def ct_upload(request: Request, study: UploadFile = File(...), liver_mask: UploadFile | None = File(None),
+              csrf_token: str = Form(""), user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+    from hepcal.web.scans import imaging_available
+
+    try:
+        mask = liver_mask.file if liver_mask is not None and liver_mask.filename else None
+        job_id = svc.start_scan(study.file, mask, user)
+    except HepcalError as exc:
+        return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=_problems(exc), user=user,
+                      imaging=imaging_available(), max_mb=svc.settings.max_upload_mb, status_code=422)
+    return RedirectResponse(f"/ct/{job_id}", status_code=303)
+
+
+@router.get("/ct/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    job = svc.store.get_job(job_id) if len(job_id) <= 40 else None
+    if job is None:
+        raise LookupError(f"scan job {job_id} not found")
+    lesions = (job.result or {}).get("lesions", []) if job.status == "done" else []
+    return render(request, "job.html", job=job, lesions=lesions, user=user)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = Query("/assess", max_length=500)) -> Response:
+    return render(request, "login.html", next=safe_next(next), problems=[], user=None)
+
+
+@router.post("/login")
+async def login(request: Request, svc: Services = Depends(services)) -> Response:
+    from hepcal.web.security import check_csrf
+
+    await check_csrf(request, svc.settings, False)
+    form = await request.form()
+    token = str(form.get("token") or "")
+    target = safe_next(str(form.get("next") or "/assess"))
+    if login_user(token, svc.settings) is None:
+        return render(request, "login.html", next=target, problems=["That token is not valid."], user=None, status_code=401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token.strip(), httponly=True, samesite="strict", secure=svc.settings.secure_cookies, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, _: str = Depends(writer)) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,33 @@
+"""Jinja2 rendering of the pages, autoescaped: every string a user typed is escaped."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from hepcal import __version__
+from hepcal.web import present
+from hepcal.web.checklist import NONE_OF_THESE, words
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("hepcal.web", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["percent"] = present.percent
+    env.filters["finding_text"] = present.finding_text
+    env.filters["words"] = words
+    env.globals.update(version=__version__, NONE_OF_THESE=NONE_OF_THESE,
+                       action_words=present.action_words, outcome_choices=present.outcome_choices,
+                       field_labels=present.field_labels)
+    return env
+
+
+def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = environment().get_template(template).render(request=request, csrf=getattr(request.state, "csrf", ""),
+                                                       path=request.url.path, **context)
+    return HTMLResponse(html, status_code=status_code)
