@@ -70,10 +70,13 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Argument(..., help="Case file (.json/.yaml), many cases (.jsonl), or - for standard input."),
         fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable), json (the contract's assessment output) or jsonl (one line per case)."),
         kb_path: Optional[Path] = KB_OPTION,
+        report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports of this case into this folder (see hepcal report).", show_default=False),
     ) -> None:
         """Assess a case: ranked differential, P(malignant), recommendation, next findings."""
         kb = _kb(kb_path)
         if is_jsonl(source) or (source == "-" and fmt is Format.jsonl):
+            if report_dir is not None:
+                fail("--report writes the reports of one case; give a single case file (hepcal report writes them for a scan)")
             bad = _stream(source, fmt, kb)
             if bad:
                 err.print(f"{bad} line(s) could not be assessed; the others were.", highlight=False)
@@ -85,6 +88,10 @@ def register(app: typer.Typer) -> None:
             out.print(assessment_view(a))
         else:
             write_line(json.dumps(a.to_dict(), indent=None if fmt is Format.jsonl else 2))
+        if report_dir is not None:
+            from hepcal.cli.report import write_for_assessment
+
+            write_for_assessment(a, kb, report_dir, name=Path(source).name if source != "-" else "stdin")
 
     @app.command()
     @handle_errors

@@ -1,0 +1,55 @@
+"""``hepcal report``: the radiologist report, patient summary, FHIR and DICOM SR of a case or scan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hepcal.cli.common import err, handle_errors, out
+from hepcal.knowledge import KnowledgeBase, load
+from hepcal.reasoning import Assessment
+
+LANG_OPTION = typer.Option("en", "--lang", help="Language of the reports (a catalogue in hepcal/report/messages/).")
+
+
+def _print_written(written: dict[str, Path], to_stderr: bool = False) -> None:
+    console = err if to_stderr else out
+    for path in written.values():
+        console.print(str(path), markup=False, highlight=False)
+
+
+def write_for_assessment(a: Assessment, kb: KnowledgeBase, out_dir: Path, *, name: str, lang: str = "en") -> None:
+    """``hepcal assess --report DIR``: write the reports of the case just assessed (list on stderr)."""
+    from hepcal.report.source import from_assessment
+    from hepcal.report.writer import write_reports
+
+    _print_written(write_reports(from_assessment(a, name=name), out_dir, kb, lang=lang), to_stderr=True)
+
+
+def write_for_findings(findings: Path, kb: KnowledgeBase, out_dir: Path, *, lang: str = "en") -> None:
+    """``hepcal scan --report DIR``: write the reports of a scan's findings.json (list on stderr)."""
+    from hepcal.report.source import from_findings
+    from hepcal.report.writer import write_reports
+
+    _print_written(write_reports(from_findings(findings, kb), out_dir, kb, lang=lang), to_stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def report(
+        source: Path = typer.Argument(..., help="A case file (.yaml/.json) or a scan's findings.json (every lesion)."),
+        out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, report.pdf, patient.html, fhir.json (and sr.dcm for a DICOM scan)."),
+        lang: str = LANG_OPTION,
+        kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False),
+    ) -> None:
+        """Write the reports of a case or of a scan: radiologist (HTML, PDF), patient, FHIR R4, DICOM SR."""
+        from hepcal.report.messages import messages
+        from hepcal.report.source import load_source
+        from hepcal.report.writer import write_reports
+
+        messages(lang)  # an unknown language fails before any work
+        kb = load(kb_path) if kb_path is not None else load()
+        _print_written(write_reports(load_source(source, kb), out_dir, kb, lang=lang))

@@ -1,0 +1,350 @@
+"""The reports' view model: plain data computed once, which the templates only lay out.
+
+Pure functions of (source, knowledge base, catalogue, date): no I/O except reading key images
+to embed them, so a test can fix ``now`` and get the same report twice. Every string here is
+plain text; the templates escape all of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from hepcal import __version__
+from hepcal.findings import contract
+from hepcal.knowledge import KnowledgeBase
+from hepcal.report.messages import messages
+from hepcal.report.source import Lesion, ReportSource
+
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+@lru_cache(maxsize=1)
+def settings() -> dict[str, Any]:
+    """Layout choices of the reports (settings.yaml)."""
+    return yaml.safe_load(resources.files("hepcal.report").joinpath("settings.yaml").read_text("utf-8"))
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- words ---------------------------------------------------------------------------------
+
+
+class Words:
+    """Turns contract keys and values into the catalogue's words."""
+
+    def __init__(self, m: Mapping[str, Any]):
+        self.m = m
+        self.c = contract()
+
+    def label(self, key: str) -> str:
+        own = self.m.get("field_labels", {}).get(key)
+        if own:
+            return own
+        spec = self.c.fields.get(key)
+        return spec.label if spec else key
+
+    def word(self, value: Any) -> str:
+        return str(self.m["value_words"].get(str(value), str(value).replace("_", " ")))
+
+    def value(self, key: str, raw: Any) -> str:
+        if isinstance(raw, bool):
+            return self.m["true_word"] if raw else self.m["false_word"]
+        if isinstance(raw, (list, tuple)):
+            return self.m["list_separator"].join(self.word(v) for v in raw)
+        if isinstance(raw, (int, float)):
+            unit = self.m["units"].get(key)
+            return f"{raw:g} {unit}" if unit else f"{raw:g}"
+        return self.word(raw)
+
+    def contribution(self, label: str) -> str:
+        """A finding as the engine names it ("finding.calcification=rim") in words."""
+        for sep, negated in (("≠", True), ("=", False)):
+            if sep in label:
+                key, _, raw = label.partition(sep)
+                shown = raw.split(" (", 1)[0]
+                if key in self.c.fields:
+                    spec = self.c.fields[key]
+                    if spec.type == "bool":
+                        text = self.value(key, shown == "true")
+                    elif spec.type == "number":
+                        try:
+                            text = self.value(key, float(shown))
+                        except ValueError:
+                            text = shown
+                    else:
+                        text = self.word(shown)
+                    if negated:
+                        text = self.m["not_word"].format(value=text)
+                    return f"{self.label(key)}: {text}"
+        return label
+
+    def percent(self, p: float) -> str:
+        coarse = p == 0 or p == 1 or 0.095 <= p <= 0.995  # keep 0.4% and 99.6% from reading as 0% / 100%
+        fmt = self.m["percent"] if coarse else self.m["percent_fine"]
+        return fmt.format(value=p)
+
+    def action(self, action: str) -> str:
+        return self.m["actions"].get(action, action.replace("_", " "))
+
+
+# -- pieces --------------------------------------------------------------------------------
+
+
+def findings_in_words(case: Mapping[str, Any], w: Words) -> list[dict[str, Any]]:
+    """The entered findings, grouped by section in the contract's order."""
+    groups = []
+    for section, keys in w.c.sections.items():
+        given = case.get(section, {})
+        items = [{"label": w.label(f"{section}.{k}"), "value": w.value(f"{section}.{k}", given[k])}
+                 for k in keys if k in given]
+        if items:
+            groups.append({"heading": w.m["sections"].get(section, section), "items": items})
+    return groups
+
+
+def malignant_word(entry: Mapping[str, Any], w: Words) -> str:
+    r = w.m["report"]
+    p = float(entry.get("malignancy", 1.0 if entry.get("malignant") else 0.0))
+    return r["malignant_yes"] if p >= 0.5 else (r["malignant_possible"] if p > 0 else r["malignant_no"])
+
+
+def differential_rows(a: Mapping[str, Any], w: Words) -> dict[str, Any]:
+    """Rows of the table and the bars of the chart: the first N diagnoses and the rest summed."""
+    n = settings()["differential_rows"]
+    diff = a["differential"]
+    rows = [{"rank": i, "name": e["name"], "probability": float(e["probability"]), "text": w.percent(float(e["probability"])),
+             "malignant": malignant_word(e, w), "malignant_level": float(e.get("malignancy", 0.0))}
+            for i, e in enumerate(diff[:n], start=1)]
+    rest = diff[n:]
+    others = None
+    if rest:
+        p = sum(float(e["probability"]) for e in rest)
+        others = {"name": w.m["report"]["others"].format(n=len(rest)), "probability": p, "text": w.percent(p)}
+    return {"rows": rows, "others": others}
+
+
+def _lr(weight: float) -> str:
+    lr = math.exp(weight)
+    return f"{lr:.1f}" if lr >= 0.1 else f"{lr:.2f}"
+
+
+def basis(a: Mapping[str, Any], w: Words) -> list[dict[str, Any]]:
+    """For and against, with likelihood ratios, for the leading diagnoses."""
+    out = []
+    s = settings()
+    for e in a["differential"][: s["argued_diagnoses"]]:
+        def items(key: str) -> list[dict[str, str]]:
+            shown = e.get(key, [])[: s["basis_for_shown"] if key == "for" else s["basis_against_shown"]]
+            return [{"finding": w.contribution(c["finding"]), "lr": w.m["report"]["lr"].format(value=_lr(float(c["weight"])))}
+                    for c in shown]
+        out.append({"name": e["name"], "text": w.percent(float(e["probability"])), "for": items("for"), "against": items("against")})
+    return out
+
+
+def _embed(lesion: Lesion, w: Words) -> dict[str, Any] | None:
+    path = lesion.key_image
+    if path is None:
+        return None
+    caption = w.m["report"]["key_image_caption"].format(n=lesion.number, name=path.name)
+    mime = _IMAGE_TYPES.get(path.suffix.lower())
+    if mime is None or not path.is_file() or path.stat().st_size > settings()["key_image_max_bytes"]:
+        return {"src": None, "caption": w.m["report"]["key_image_missing"].format(name=path.name)}
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"src": f"data:{mime};base64,{data}", "caption": caption}
+
+
+def measurements(lesion: Lesion, w: Words) -> list[str]:
+    r = w.m["report"]
+    out = []
+    if lesion.volume_mm3 is not None:
+        out.append(r["volume"].format(value=lesion.volume_mm3))
+    if lesion.max_hu is not None:
+        out.append(r["max_hu"].format(value=lesion.max_hu))
+    if lesion.centroid_mm is not None:
+        x, y, z = lesion.centroid_mm
+        out.append(r["centroid"].format(x=x, y=y, z=z))
+    return out
+
+
+def lesion_view(lesion: Lesion, total: int, kb: KnowledgeBase, w: Words) -> dict[str, Any]:
+    a = lesion.assessment
+    r = w.m["report"]
+    rec = a["recommendation"]
+    level = w.percent(kb.policy.confident_probability.value)
+    return {
+        "number": lesion.number,
+        "heading": r["lesion_of"].format(n=lesion.number, total=total) if total > 1 else None,
+        "findings": findings_in_words(lesion.case, w),
+        "measurements": measurements(lesion, w),
+        "key_image": _embed(lesion, w),
+        "differential": differential_rows(a, w),
+        "malignancy": r["malignancy_value"].format(value=w.percent(float(a["malignancy_probability"]))),
+        "malignancy_p": float(a["malignancy_probability"]),
+        "malignancy_flagged": float(a["malignancy_probability"]) >= kb.policy.malignancy_not_excluded.value,
+        "doubtful": bool(a["doubtful"]),
+        "confidence": (r["doubtful"] if a["doubtful"] else r["confident"]).format(level=level),
+        "basis": basis(a, w),
+        "recommendation": {
+            "action": w.action(rec["action"]),
+            "reasons": list(rec.get("reasons", [])),
+            "cautions": list(rec.get("cautions", [])),
+            "next_tests": list(rec.get("next_tests", [])),
+            "rule": r["policy_rule"].format(rule=str(rec.get("rule", "")).replace("_", " ")),
+        },
+        "next_findings": [r["next_finding_item"].format(label=w.label(n["finding"]), bits=float(n["expected_information_gain_bits"]))
+                          for n in a.get("next_findings", [])[: settings()["next_findings_shown"]]],
+        "leading": a["differential"][0]["name"],
+        "action": w.action(rec["action"]),
+    }
+
+
+def references(source: ReportSource, kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """References behind the leading diagnoses of every lesion, each listed once."""
+    cited: dict[str, list[str]] = {}
+    for lesion in source.lesions:
+        for e in lesion.assessment["differential"][: settings()["cited_diagnoses"]]:
+            try:
+                d = kb.diagnosis(e["id"])
+            except KeyError:
+                continue
+            for key in d.references:
+                names = cited.setdefault(key, [])
+                if d.name not in names:
+                    names.append(d.name)
+    out = []
+    for key, names in cited.items():
+        ref = kb.references.get(key)
+        if ref is not None:
+            url = ref.url if ref.url and ref.url.startswith(("https://", "http://")) else None
+            out.append({"key": key, "citation": ref.citation, "url": url, "cited_by": names})
+    return out
+
+
+def _scan_rows(views: Sequence[dict[str, Any]], source: ReportSource, w: Words) -> list[dict[str, str]]:
+    rows = []
+    for lesion, v in zip(source.lesions, views):
+        pattern = lesion.case.get("finding", {}).get("calcification", [])
+        rows.append({
+            "lesion": str(lesion.number),
+            "centroid": ", ".join(f"{x:.0f}" for x in lesion.centroid_mm) if lesion.centroid_mm else "",
+            "volume": f"{lesion.volume_mm3:.0f}" if lesion.volume_mm3 is not None else "",
+            "max_hu": f"{lesion.max_hu:.0f}" if lesion.max_hu is not None else "",
+            "pattern": w.value("finding.calcification", pattern) if pattern else "",
+            "leading": v["leading"],
+            "malignant": w.percent(v["malignancy_p"]),
+            "action": v["action"],
+        })
+    return rows
+
+
+def _scan_facts(source: ReportSource, m: Mapping[str, Any]) -> str | None:
+    s = source.scan
+    if not s:
+        return None
+    threshold = s.get("threshold_hu", s.get("threshold", ""))
+    liver = s.get("liver_source", s.get("liver", ""))
+    return m["report"]["scan_facts"].format(phase=s.get("phase", ""), threshold=threshold, liver=liver)
+
+
+def report_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en", now: datetime | None = None) -> dict[str, Any]:
+    """Everything the radiologist report shows."""
+    m = messages(lang)
+    w = Words(m)
+    when = (now or utc_now()).astimezone(timezone.utc)
+    date = when.strftime(m["date_format"])
+    total = len(source.lesions)
+    views = [lesion_view(les, total, kb, w) for les in source.lesions]
+    r = m["report"]
+    return {
+        "m": m,
+        "lang": m["language"],
+        "kind": source.kind,
+        "source_line": (r["source_scan"] if source.kind == "scan" else r["source_case"]).format(name=source.name),
+        "generated": r["generated"].format(date=date, version=__version__, kb_name=source.knowledge_base.get("name", ""),
+                                           kb_version=source.knowledge_base.get("version", "")),
+        "footer": r["footer"].format(version=__version__, kb_version=source.knowledge_base.get("version", ""), date=date),
+        "date": date,
+        "hepcal_version": __version__,
+        "kb_version": source.knowledge_base.get("version", ""),
+        "lesions": views,
+        "scan_rows": _scan_rows(views, source, w) if source.kind == "scan" else [],
+        "scan_facts": _scan_facts(source, m) if source.kind == "scan" else None,
+        "key_images": [v["key_image"] for v in views if v["key_image"]],
+        "references": references(source, kb),
+    }
+
+
+# -- patient summary -------------------------------------------------------------------------
+
+
+def _found(source: ReportSource, p: Mapping[str, Any]) -> str:
+    if source.kind == "scan":
+        n = len(source.lesions)
+        return p["found_ct_none"] if n == 0 else (p["found_one"] if n == 1 else p["found_ct_count"].format(n=n))
+    count = source.lesions[0].case.get("finding", {}).get("count")
+    return {"few": p["found_few"], "multiple": p["found_many"], "innumerable": p["found_many"]}.get(count, p["found_one"])
+
+
+def _meanings(source: ReportSource, kb: KnowledgeBase) -> tuple[list[str], bool]:
+    """Diagnosis ids explained to the patient, and whether the answer is doubtful."""
+    if len(source.lesions) == 1:
+        a = source.lesions[0].assessment
+        k = settings()["patient_diagnoses_doubtful"] if a["doubtful"] else 1
+        return [e["id"] for e in a["differential"][:k]], bool(a["doubtful"])
+    ids: list[str] = []
+    for lesion in source.lesions:
+        lead = lesion.assessment["differential"][0]["id"]
+        if lead not in ids:
+            ids.append(lead)
+    return ids[: settings()["argued_diagnoses"]], any(les.assessment["doubtful"] for les in source.lesions)
+
+
+def patient_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en", now: datetime | None = None) -> dict[str, Any]:
+    """Everything the patient summary shows, in the catalogue's plain words."""
+    m = messages(lang)
+    p = m["patient"]
+    when = (now or utc_now()).astimezone(timezone.utc)
+    date = when.strftime(m["date_format"])
+    meaning: list[dict[str, str]] = []
+    ids, doubtful = _meanings(source, kb) if source.lesions else ([], False)
+    for did in ids:
+        try:
+            d = kb.diagnosis(did)
+        except KeyError:
+            continue
+        meaning.append({"name": d.name, "summary": " ".join(d.patient_summary.split())})
+    if len(meaning) == 1 and not doubtful:
+        meaning_intro = p["meaning_lead"].format(name=meaning[0]["name"])
+    elif len(source.lesions) > 1 and len(meaning) > 1:
+        meaning_intro = p["meaning_several"]
+    else:
+        meaning_intro = p["meaning_doubtful"] if meaning else None
+    mal = max((float(les.assessment["malignancy_probability"]) for les in source.lesions), default=0.0)
+    pol = kb.policy
+    cancer = (p["cancer_low"] if mal < pol.malignancy_negligible.value
+              else p["cancer_unlikely"] if mal < pol.malignancy_not_excluded.value else p["cancer_possible"])
+    actions = [les.assessment["recommendation"]["action"] for les in source.lesions]
+    order = settings()["action_priority"]
+    action = min(actions, key=lambda x: order.index(x) if x in order else len(order)) if actions else "no_follow_up"
+    return {
+        "m": m,
+        "lang": m["language"],
+        "found": [_found(source, p)] + ([p["found_what"]] if source.lesions else []),
+        "meaning_intro": meaning_intro,
+        "meaning": meaning,
+        "single": len(meaning) == 1 and not doubtful,
+        "cancer": cancer if source.lesions else None,
+        "next": p["next"].get(action, ""),
+        "questions": list(p["questions"]),
+        "generated": p["generated"].format(date=date, version=__version__, kb_version=source.knowledge_base.get("version", "")),
+    }
