@@ -9,7 +9,6 @@ study that kills a worker is identified and recorded as failed, and the others c
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 from collections import deque
@@ -58,21 +57,35 @@ class LocalExecutor:
     def run(self, task: Task, studies: Iterable[Study]) -> Iterator[tuple[Study, dict[str, Any]]]:
         pending = iter(studies)
         suspects: deque[Study] = deque()  # held by a worker that died: rerun alone
+        requeued: deque[Study] = deque()  # never started because the pool broke
         inflight: dict[Future[dict[str, Any]], Study] = {}
         pool = self._pool()
+
+        def next_study() -> Study | None:
+            if suspects:
+                return suspects.popleft()
+            if requeued:
+                return requeued.popleft()
+            return next(pending, None)
+
         try:
             while True:
+                broken = False
                 limit = 1 if suspects else self.window
                 while len(inflight) < limit:
-                    study = suspects.popleft() if suspects else next(pending, None)
+                    study = next_study()
                     if study is None:
                         break
-                    inflight[pool.submit(task, study)] = study
-                if not inflight:
+                    try:
+                        inflight[pool.submit(task, study)] = study
+                    except BrokenProcessPool:
+                        requeued.appendleft(study)
+                        broken = True
+                        break
+                if not inflight and not broken:
                     return
                 alone = len(inflight) == 1
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                broken = False
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED) if inflight else (set(), set())
                 for fut in done:
                     study = inflight.pop(fut)
                     try:
@@ -90,9 +103,10 @@ class LocalExecutor:
                 if broken:
                     # every future of a broken pool fails: collect them all, then start afresh
                     for fut, study in list(inflight.items()):
-                        with contextlib.suppress(Exception):
-                            fut.result()
-                        suspects.append(study)
+                        try:
+                            yield study, fut.result()
+                        except Exception:
+                            suspects.append(study)
                     inflight.clear()
                     pool.shutdown(wait=False, cancel_futures=True)
                     logger.warning("a worker process died; %d study(ies) will be rerun one at a time", len(suspects))

@@ -105,6 +105,8 @@ def _row_study(n: int, row: dict[str, str], context_cols: list[str], base: Path,
             problems.append(f"mask_label {label_cell!r} is not allowed; expected a whole number ≥ 1")
         if not mask_cell:
             problems.append("mask_label is given without a mask")
+    if row.get("__extra__"):
+        problems.append(f"row {n} has more cells than the header has columns")
     overrides = tuple(f"{c}={row[c].strip()}" for c in context_cols if (row.get(c) or "").strip())
     bad = _context_problem(list(overrides))
     if bad:
@@ -148,4 +150,11 @@ def read_manifest(path: str | Path, *, cache: DigestCache | None = None) -> list
         raise InputError(f"{p}: not a valid CSV file ({exc})") from None
     base = p.resolve().parent
     # header is line 1, so the first data row is line 2: numbers match a spreadsheet's
-    return [_row_study(n, {k.strip(): v for k, v in row.items() if k is not None}, context_cols, base, cache) for n, row in enumerate(rows, start=2)]
+    return [_row_study(n, _clean(row), context_cols, base, cache) for n, row in enumerate(rows, start=2)]
+
+
+def _clean(row: dict) -> dict[str, str]:
+    out = {k.strip(): v for k, v in row.items() if k is not None}
+    if row.get(None):
+        out["__extra__"] = "yes"
+    return out
