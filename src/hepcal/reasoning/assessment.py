@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -25,18 +26,33 @@ from hepcal.reasoning.posterior import malignancy_probability, posterior
 from hepcal.reasoning.recommendation import Recommendation, is_doubtful, recommend
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Entry:
+    """One diagnosis of the differential; its for/against lists are built when first read."""
+
     id: str
     name: str
     probability: float
     malignant: bool
     malignancy: float
     category: str
-    pro: list[explanation.Contribution]
-    con: list[explanation.Contribution]
+    _basis: explanation.Basis
+    _index: int
+
+    @cached_property
+    def _split(self) -> tuple[list[explanation.Contribution], list[explanation.Contribution]]:
+        return self._basis.split(self._index)
+
+    @property
+    def pro(self) -> list[explanation.Contribution]:
+        return self._split[0]
+
+    @property
+    def con(self) -> list[explanation.Contribution]:
+        return self._split[1]
 
     def to_dict(self) -> dict:
+        pro, con = self._basis.split_dicts(self._index)
         return {
             "id": self.id,
             "name": self.name,
@@ -44,8 +60,8 @@ class Entry:
             "malignant": self.malignant,
             "malignancy": self.malignancy,
             "category": self.category,
-            "for": [c.to_dict() for c in self.pro],
-            "against": [c.to_dict() for c in self.con],
+            "for": pro,
+            "against": con,
         }
 
 
@@ -93,14 +109,13 @@ class Assessment:
 def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -> Assessment:
     post = posterior(net, [o.row for o in obs])
     mal = malignancy_probability(net, post)
-    w = explanation.weights(net, obs)
+    basis = explanation.Basis(obs, explanation.weights(net, obs))
     kb = net.kb
     order = np.argsort(-post, kind="stable")
     entries = []
     for i in order:
         d = kb.diagnoses[i]
-        pro, con = explanation.split(obs, w, int(i))
-        entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, pro, con))
+        entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, basis, int(i)))
     observed_keys = {net.variables[net.var_index[o.variable]].key for o in obs}
     return Assessment(
         differential=entries,

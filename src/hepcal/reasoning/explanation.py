@@ -17,6 +17,7 @@ from hepcal.reasoning.evidence import Observation
 from hepcal.reasoning.network import Network
 
 SHOWN = 0.05  # |weight| below this (a likelihood ratio within about 5% of 1) is not listed
+LISTED = 6  # strongest findings listed for and against each diagnosis (hepcal explain shows all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,22 +30,48 @@ class Contribution:
 
 
 def weights(net: Network, obs: Sequence[Observation]) -> np.ndarray:
-    """(k, D) matrix of natural-log likelihood ratios, one row per observation."""
+    """(k, D) matrix of natural-log likelihood ratios, one row per observation.
+
+    The weight of a state depends only on the knowledge base, so it is a row of the network's
+    precomputed ``weight_table``.
+    """
     if not obs:
         return np.zeros((0, len(net.ids)))
-    t = net.table[[o.row for o in obs]]  # (k, D)
-    pi = net.prior
-    rest = (t @ pi)[:, None] - t * pi  # Σ_{d'≠d} π_d' P(f|d')
-    p_not = rest / (1.0 - pi)
-    with np.errstate(divide="ignore"):
-        return np.log(t) - np.log(p_not)
+    return net.weight_table[[o.row for o in obs]]
 
 
-def split(obs: Sequence[Observation], w: np.ndarray, d: int) -> tuple[list[Contribution], list[Contribution]]:
-    """Findings for and against diagnosis index ``d``, strongest first."""
-    col = w[:, d] if len(obs) else np.zeros(0)
-    pro = [Contribution(o.label, float(x)) for o, x in zip(obs, col) if x >= SHOWN]
-    con = [Contribution(o.label, float(x)) for o, x in zip(obs, col) if x <= -SHOWN]
-    pro.sort(key=lambda c: -c.weight)
-    con.sort(key=lambda c: c.weight)
-    return pro, con
+class Basis:
+    """Observations and their weights for one assessment, with every diagnosis's strongest
+    findings for and against extracted in one vectorised pass (lists are built on demand)."""
+
+    def __init__(self, obs: Sequence[Observation], w: np.ndarray, limit: int = LISTED):
+        self.obs = list(obs)
+        self.weights = w
+        self._labels = [o.label for o in self.obs]
+        k = len(self.obs)
+        if k:
+            order = np.argsort(-w, axis=0, kind="stable")
+            n = min(limit, k)
+            top, bottom = order[:n], order[::-1][:n]
+            self._top = top.T.tolist()
+            self._top_w = np.take_along_axis(w, top, 0).T.tolist()
+            self._bottom = bottom.T.tolist()
+            self._bottom_w = np.take_along_axis(w, bottom, 0).T.tolist()
+
+    def split(self, d: int) -> tuple[list[Contribution], list[Contribution]]:
+        """Findings for and against diagnosis index ``d``, strongest first."""
+        if not self.obs:
+            return [], []
+        labels = self._labels
+        pro = [Contribution(labels[i], x) for i, x in zip(self._top[d], self._top_w[d]) if x >= SHOWN]
+        con = [Contribution(labels[i], x) for i, x in zip(self._bottom[d], self._bottom_w[d]) if x <= -SHOWN]
+        return pro, con
+
+    def split_dicts(self, d: int) -> tuple[list[dict], list[dict]]:
+        """The same as :meth:`split`, directly as output dictionaries (weights to 4 decimals)."""
+        if not self.obs:
+            return [], []
+        labels = self._labels
+        pro = [{"finding": labels[i], "weight": round(x, 4)} for i, x in zip(self._top[d], self._top_w[d]) if x >= SHOWN]
+        con = [{"finding": labels[i], "weight": round(x, 4)} for i, x in zip(self._bottom[d], self._bottom_w[d]) if x <= -SHOWN]
+        return pro, con

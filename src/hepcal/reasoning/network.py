@@ -28,6 +28,7 @@ class Network:
     offsets: np.ndarray  # (V+1,) first row of each variable in `table`
     table: np.ndarray  # (S, D) P(state | diagnosis), rows grouped by variable
     log_table: np.ndarray  # (S, D)
+    weight_table: np.ndarray  # (S, D) ln P(state | d) − ln P(state | other diagnoses, prior-weighted)
     var_index: dict[str, int]
     state_index: dict[tuple[str, str], int]  # (variable id, state) -> row of table
 
@@ -51,6 +52,8 @@ def compile_network(kb: KnowledgeBase) -> Network:
     table = np.array(rows, dtype=float)
     with np.errstate(divide="ignore"):
         log_table = np.log(table)
+        rest = (table @ prior)[:, None] - table * prior  # Σ_{d'≠d} π_d' P(s | d')
+        weight_table = log_table - np.log(rest / (1.0 - prior))
     return Network(
         kb=kb,
         ids=kb.ids,
@@ -62,6 +65,7 @@ def compile_network(kb: KnowledgeBase) -> Network:
         offsets=np.array(offsets),
         table=table,
         log_table=log_table,
+        weight_table=weight_table,
         var_index={v.id: i for i, v in enumerate(kb.variables)},
         state_index=state_index,
     )
