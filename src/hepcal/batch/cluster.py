@@ -83,7 +83,7 @@ class DaskExecutor:
 
 
 @contextlib.contextmanager
-def dask_executor(scheduler: str, workers: int = 2, *, context_factory: ContextFactory | None = None) -> Iterator[DaskExecutor]:
+def dask_executor(scheduler: str, workers: int = 2, *, context_factory: ContextFactory | None = None, timeout: float = 20.0) -> Iterator[DaskExecutor]:
     """A :class:`DaskExecutor` on ``scheduler`` (an address) or on a new LocalCluster (``local``)."""
     if scheduler == "local":
         if workers < 1:
@@ -92,7 +92,7 @@ def dask_executor(scheduler: str, workers: int = 2, *, context_factory: ContextF
             yield DaskExecutor(client, context_factory=context_factory)
         return
     try:
-        client = Client(scheduler, timeout="20s")
+        client = Client(scheduler, timeout=f"{timeout}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); give its address, e.g. tcp://host:8786, or 'local'") from None
     with client:
