@@ -17,6 +17,11 @@ def bar(p: float) -> str:
     return "█" * n + "·" * (BAR - n)
 
 
+def short(label: str) -> str:
+    """A finding label without its section (``finding.calcification=rim`` → ``calcification=rim``)."""
+    return label.split(".", 1)[1] if "." in label.split("=")[0].split("≠")[0] else label
+
+
 def differential_table(a: Assessment, rows: int = 8) -> Table:
     t = Table(title="Differential", title_justify="left", expand=False)
     t.add_column("#", justify="right")
@@ -24,10 +29,10 @@ def differential_table(a: Assessment, rows: int = 8) -> Table:
     t.add_column("P", justify="right")
     t.add_column("", no_wrap=True)
     t.add_column("malignant")
-    t.add_column("for / against (ln LR)")
+    t.add_column("strongest for / against (ln LR)", max_width=60)
     for i, e in enumerate(a.differential[:rows], start=1):
-        pro = ", ".join(f"{c.finding} +{c.weight:.1f}" for c in e.pro[:3])
-        con = ", ".join(f"{c.finding} {c.weight:.1f}" for c in e.con[:2])
+        pro = ", ".join(f"{short(c.finding)} +{c.weight:.1f}" for c in e.pro[:2])
+        con = ", ".join(f"{short(c.finding)} {c.weight:.1f}" for c in e.con[:1])
         basis = Text(pro, style="green")
         if con:
             basis.append(("; " if pro else "") + con, style="red")
