@@ -18,8 +18,10 @@ def explanation_view(x: dict[str, Any]) -> Group:
     src = ", ".join(pr["src"]) or "-"
     head.append(f"prior weight {pr['p']:g} (normalised {pr['normalised']:.3f}); sources {src}{' (estimate)' if pr['estimate'] else ''}\n")
     t = Table(title="Findings", title_justify="left")
-    for col in ("finding", "P(f|dx)", "P(f|others)", "LR", "ln LR", "from", "sources"):
-        t.add_column(col)
+    t.add_column("finding", overflow="fold", min_width=24)
+    for col in ("P(f|dx)", "P(f|others)", "LR", "ln LR", "from"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("sources", overflow="fold")
     for f in x["findings"]:
         style = "green" if f["weight"] > 0.05 else ("red" if f["weight"] < -0.05 else "")
         srcs = ", ".join(f["src"]) + (" (estimate)" if f["estimate"] else "")
