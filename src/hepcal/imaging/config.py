@@ -92,13 +92,75 @@ class Detection(BaseModel):
     model_config = _FROZEN
     liver_margin_mm: float = Field(ge=0)
     min_volume_mm3: float = Field(ge=0)
-    bone_hu: float
-    bone_exclusion_mm: float = Field(ge=0)
-    min_bone_volume_mm3: float = Field(ge=0)
-    vessel_elongation_max: float = Field(gt=1)
-    vessel_length_min_mm: float = Field(gt=0)
-    max_lesion_size_mm: float = Field(gt=0)
+    outside_extent_mm: float = Field(gt=0)
+    min_inside_fraction: float = Field(ge=0, le=1)
+    surround_mm: float = Field(gt=0)
+    surround_tolerance_mm: float = Field(ge=0)
+    min_liver_surround: float = Field(ge=0, le=1)
     basis: str
+
+
+class Characterisation(BaseModel):
+    model_config = _FROZEN
+    smoothing_sigma_mm: float = Field(ge=0)
+    hypo_delta_hu: float = Field(gt=0)
+    fat_floor_hu: float
+    tissue_opening_mm: float = Field(ge=0)
+    touch_mm: float = Field(ge=0)
+    group_distance_mm: float = Field(ge=0)
+    min_tissue_volume_mm3: float = Field(ge=0)
+    min_tissue_to_calcium: float = Field(ge=0)
+    fluid_max_hu: float
+    mixed_fluid_fraction: tuple[float, float]
+    diffuse_min_foci: int = Field(ge=2)
+    diffuse_max_focus_mm: float = Field(gt=0)
+    subcapsular_mm: float = Field(ge=0)
+    central_depth_fraction: float = Field(gt=0, le=1)
+    count_few_max: int = Field(ge=2)
+    count_multiple_max: int = Field(ge=3)
+    basis: str
+
+
+class Condition(BaseModel):
+    """One test on a named lesion feature: ``feature`` compared with ``ge``/``le``/``in``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    feature: str
+    ge: float | None = None
+    le: float | None = None
+    in_: tuple[str, ...] | None = Field(default=None, alias="in")
+
+    def holds(self, features: dict[str, float | str | bool]) -> bool:
+        v = features[self.feature]
+        if self.in_ is not None and v not in self.in_:
+            return False
+        if self.ge is not None and not (float(v) >= self.ge):
+            return False
+        if self.le is not None and not (float(v) <= self.le):
+            return False
+        return True
+
+
+class PatternRule(BaseModel):
+    model_config = _FROZEN
+    pattern: str
+    when: tuple[Condition, ...]
+    why: str
+
+
+class PatternRules(BaseModel):
+    """Ordered rules: the first rule whose conditions all hold names the lesion's pattern."""
+
+    model_config = _FROZEN
+    features: dict[str, str]
+    rules: tuple[PatternRule, ...]
+
+    @model_validator(mode="after")
+    def _known_features(self) -> PatternRules:
+        unknown = sorted({c.feature for r in self.rules for c in r.when} - set(self.features))
+        if unknown:
+            raise ValueError(f"rules use undeclared features: {unknown}")
+        return self
 
 
 class ImagingConfig(BaseModel):
@@ -110,6 +172,8 @@ class ImagingConfig(BaseModel):
     phase: PhaseRules
     liver_segmentation: LiverSegmentation
     detection: Detection
+    characterisation: Characterisation
+    patterns: PatternRules
 
     @model_validator(mode="after")
     def _refs_known(self) -> ImagingConfig:
