@@ -107,10 +107,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
-    """The app for ``settings``; opens (and migrates) the store unless one is given."""
+def create_app(settings: Settings, *, store: Store | None = None, pipeline: Any = None) -> FastAPI:
+    """The app for ``settings``; opens (and migrates) the store unless one is given.
+
+    ``pipeline`` replaces ``hepcal.imaging.pipeline`` (a test seam: anything with
+    ``scan_study`` and ``write_outputs``).
+    """
     store = store or open_store(settings.database_url)
-    runner = ScanRunner(store, settings.scans_dir)
+    runner = ScanRunner(store, settings.scans_dir, pipeline)
     interrupted = store.interrupt_unfinished_jobs()
     if interrupted:
         log.warning("%d scan job(s) from a previous run were marked failed", interrupted)

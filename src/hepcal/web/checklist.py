@@ -15,6 +15,7 @@ from hepcal.findings.contract import Contract, FieldSpec, contract
 from hepcal.findings.model import CaseError, Problem
 
 NONE_OF_THESE = "__none__"  # form value meaning "the list is known and empty"
+FIRST_SECTIONS = ("finding",)  # the lesion is what the reader enters first; the rest follows in contract order
 
 
 def words(value: str) -> str:
@@ -67,11 +68,13 @@ class Section:
 
 
 def checklist(case: Mapping[str, Any] | None = None, c: Contract | None = None) -> list[Section]:
-    """Sections of widgets in contract order, filled with the values of ``case``."""
+    """Sections of widgets (the finding first, then contract order), filled with the values of ``case``."""
     c = c or contract()
     case = case or {}
     out: list[Section] = []
-    for section, keys in c.sections.items():
+    order = [s for s in FIRST_SECTIONS if s in c.sections] + [s for s in c.sections if s not in FIRST_SECTIONS]
+    for section in order:
+        keys = c.sections[section]
         values = case.get(section) or {}
         widgets = [Widget(c.field(f"{section}.{k}"), values.get(k)) for k in keys]
         out.append(Section(section, section.capitalize(), widgets))

@@ -147,7 +147,7 @@ def ct_page(request: Request, user: str = Depends(current_user), svc: Services =
     from hepcal.web.scans import imaging_available
 
     return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=[], user=user,
-                  imaging=imaging_available(), max_mb=svc.settings.max_upload_mb)
+                  imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb)
 
 
 @router.post("/ct")
@@ -160,7 +160,7 @@ def ct_upload(request: Request, study: UploadFile = File(...), liver_mask: Uploa
         job_id = svc.start_scan(study.file, mask, user)
     except HepcalError as exc:
         return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=_problems(exc), user=user,
-                      imaging=imaging_available(), max_mb=svc.settings.max_upload_mb, status_code=422)
+                      imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb, status_code=422)
     return RedirectResponse(f"/ct/{job_id}", status_code=303)
 
 

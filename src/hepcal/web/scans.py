@@ -91,9 +91,10 @@ def _progress_callback(store: Store, job_id: str) -> Callable[..., None]:
 class ScanRunner:
     """Runs scan jobs one at a time (a CT analysis already uses the machine's cores)."""
 
-    def __init__(self, store: Store, scans_dir: Path):
+    def __init__(self, store: Store, scans_dir: Path, pipeline: Any = None):
         self.store = store
         self.scans_dir = scans_dir
+        self.pipeline = pipeline  # anything with scan_study/write_outputs; None = hepcal.imaging.pipeline
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hepcal-scan")
 
     def folder(self, job_id: str) -> Path:
@@ -126,11 +127,12 @@ class ScanRunner:
                 source = extract_zip(study, self.folder(job_id) / "study")
             else:
                 source = study
-            from hepcal.imaging.pipeline import scan_study, write_outputs
-
-            result = scan_study(source, liver_mask=mask, progress=_progress_callback(store, job_id))
+            pipeline = self.pipeline
+            if pipeline is None:
+                from hepcal.imaging import pipeline
+            result = pipeline.scan_study(source, liver_mask=mask, progress=_progress_callback(store, job_id))
             out = self.folder(job_id) / "out"
-            write_outputs(result, out)
+            pipeline.write_outputs(result, out)
             store.update_job(job_id, status="done", stage="done", progress=1.0, result=result.to_dict())
         except ImportError:
             store.update_job(job_id, status="failed", message="CT analysis is not available in this installation (hepcal.imaging is missing)")

@@ -6,8 +6,9 @@
 - Cross-site request forgery: a random token in a cookie must come back in the
   ``X-CSRF-Token`` header or the ``csrf_token`` form field (double submit). Requests carrying a
   bearer token need no CSRF token, since a browser never adds that header on its own; neither
-  do JSON requests to an open loopback server, because a cross-site page cannot send
-  ``application/json`` without a CORS preflight, which this app never grants.
+  do JSON requests, or requests with an ``X-CSRF-Token`` header, to an open loopback server:
+  a cross-site page cannot send ``application/json`` or a custom header without a CORS
+  preflight, which this app never grants.
 - A size limit on request bodies, enforced while they arrive.
 """
 
@@ -112,8 +113,8 @@ async def check_csrf(request: Request, settings: Settings, from_bearer: bool) ->
         sent = value if isinstance(value, str) else ""
     if cookie and sent and hmac.compare_digest(cookie.encode(), sent.encode()):
         return
-    if not settings.auth_required and ctype.startswith("application/json") and _same_origin(request):
-        return
+    if not settings.auth_required and _same_origin(request) and (ctype.startswith("application/json") or request.headers.get(CSRF_HEADER)):
+        return  # a cross-site page can send neither JSON nor a custom header without a preflight
     raise CsrfFailed()
 
 

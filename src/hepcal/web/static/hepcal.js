@@ -6,8 +6,6 @@
   if (!form) return;
   var result = document.getElementById("result");
   var status = document.getElementById("status");
-  var nextSection = document.getElementById("next");
-  var nextList = document.getElementById("next-list");
   var wordsData = JSON.parse(document.getElementById("hepcal-words").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var NONE = "__none__";
@@ -99,10 +97,6 @@
       cau.appendChild(list(rec.cautions));
       summary.appendChild(cau);
     }
-    if (rec.next_tests.length) {
-      summary.appendChild(el("h3", null, "Next tests"));
-      summary.appendChild(list(rec.next_tests, "next-tests"));
-    }
     frag.appendChild(summary);
 
     var ddx = el("section");
@@ -124,7 +118,7 @@
           if (!pair[1].length) return;
           var d = el("div", pair[0]);
           d.appendChild(el("span", "k", pair[0]));
-          d.appendChild(list(pair[1].map(function (c) { return findingText(c.finding); })));
+          d.appendChild(list(pair[1].slice(0, 4).map(function (c) { return findingText(c.finding); })));
           basis.appendChild(d);
         });
         li.appendChild(basis);
@@ -133,9 +127,16 @@
     });
     ddx.appendChild(ol);
     frag.appendChild(ddx);
+    if (a.next_findings.length) frag.appendChild(renderNext(a.next_findings));
+    if (rec.next_tests.length) {
+      var nt = el("section");
+      nt.setAttribute("aria-label", "Next tests");
+      nt.appendChild(el("h2", null, "Next tests"));
+      nt.appendChild(list(rec.next_tests, "next-tests"));
+      frag.appendChild(nt);
+    }
     frag.appendChild(el("p", "kb", "Knowledge base " + a.knowledge_base.name + " " + a.knowledge_base.version));
     result.replaceChildren(frag);
-    renderNext(a.next_findings);
   }
 
   function fieldOf(key) { return form.querySelector('[data-key="' + key + '"]'); }
@@ -164,8 +165,12 @@
   }
 
   function renderNext(items) {
-    nextList.replaceChildren();
-    nextSection.hidden = !items.length;
+    var sec = el("section", "next-findings");
+    sec.setAttribute("aria-labelledby", "next-title");
+    var h = el("h2", null, "Most useful next findings");
+    h.id = "next-title";
+    sec.appendChild(h);
+    var ol = el("ol", "next");
     items.forEach(function (n) {
       var li = el("li", "next-item");
       li.dataset.key = n.finding;
@@ -173,8 +178,8 @@
       var type = f ? f.dataset.type : "";
       var go = el("button", "link next-label", n.label);
       go.type = "button";
+      go.dataset.key = n.finding;
       go.title = "Go to this finding in the checklist";
-      go.addEventListener("click", function () { focusField(n.finding); });
       li.appendChild(go);
       li.appendChild(el("span", "eig", n.expected_information_gain_bits.toFixed(2) + " bits"));
       if (type === "bool" || type === "enum") {
@@ -183,16 +188,27 @@
           var text = type === "bool" ? (state === "true" ? "yes" : "no") : words(state);
           var b = el("button", "outcome", text + " (" + percent(n.outcomes[state]) + ")");
           b.type = "button";
+          b.dataset.key = n.finding;
           b.dataset.value = state;
           b.setAttribute("aria-label", n.label + ": enter " + text);
-          b.addEventListener("click", function () { enter(n.finding, state); });
           opts.appendChild(b);
         });
         li.appendChild(opts);
       }
-      nextList.appendChild(li);
+      ol.appendChild(li);
     });
+    sec.appendChild(ol);
+    return sec;
   }
+
+  // Suggestions (server-rendered or drawn here) are handled by delegation.
+  result.addEventListener("click", function (ev) {
+    var b = ev.target.closest("button[data-key]");
+    if (!b) return;
+    ev.preventDefault();
+    if (b.classList.contains("outcome")) enter(b.dataset.key, b.dataset.value);
+    else focusField(b.dataset.key);
+  });
 
   function showProblems(body) {
     var box = el("div", "problems");
@@ -202,7 +218,6 @@
       : [(body && body.error) || "The assessment failed."];
     box.appendChild(list(items));
     result.replaceChildren(box);
-    renderNext([]);
   }
 
   function update() {
@@ -211,7 +226,6 @@
     document.querySelectorAll(".results > .problems").forEach(function (p) { p.remove(); });
     if (!c.finding || !Object.keys(c.finding).length) {
       result.replaceChildren(el("p", "empty", "Enter at least one finding of the lesion (calcification pattern, number, …): the differential appears here and updates with every change."));
-      renderNext([]);
       status.textContent = "";
       return;
     }
