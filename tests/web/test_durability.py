@@ -1,0 +1,90 @@
+"""A case acknowledged with 201 survives the server being killed with SIGKILL mid-stream."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(db: Path, data: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "HEPCAL_DATABASE_URL": f"sqlite:///{db}", "HEPCAL_DATA_DIR": str(data)}
+    env.pop("HEPCAL_TOKEN", None)
+    env.pop("HEPCAL_USERS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "hepcal", "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not start within 60 s")
+
+
+def test_acknowledged_cases_survive_sigkill(tmp_path: Path, rim_case: dict) -> None:
+    db, port = tmp_path / "cases.sqlite3", _free_port()
+    server = _start(db, tmp_path, port)
+    acknowledged: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def post_loop(worker: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            for i in range(400):  # bounded
+                if stop.is_set():
+                    return
+                label = f"w{worker}-{i}"
+                try:
+                    r = client.post("/api/cases", json={"case": rim_case, "label": label})
+                except httpx.HTTPError:
+                    return  # the server is gone: this one was never acknowledged
+                if r.status_code == 201:
+                    acknowledged.append((r.json()["id"], label))
+
+    workers = [threading.Thread(target=post_loop, args=(w,)) for w in range(3)]
+    try:
+        for t in workers:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(server.pid, signal.SIGKILL)  # mid-stream: the workers are still posting
+        server.wait(timeout=10)
+    finally:
+        stop.set()
+        for t in workers:
+            t.join(timeout=10)
+        if server.poll() is None:
+            server.kill()
+    assert len(acknowledged) >= 40
+
+    server = _start(db, tmp_path, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            for case_id, label in acknowledged:
+                r = client.get(f"/api/cases/{case_id}")
+                assert r.status_code == 200, f"acknowledged case {case_id} was lost"
+                assert r.json()["label"] == label
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
