@@ -59,7 +59,7 @@ def write_reports(
     if source.kind == "scan" and source.study is not None and source.study.is_dir():
         from hepcal.report.sr import write_sr
 
-        sr = write_sr(source, out / "sr.dcm", now=when, lang=lang)
+        sr = write_sr(source, out / "sr.dcm", now=when)
         if sr is not None:
             written["sr.dcm"] = sr
     logger.info("wrote %d report file(s) for %d lesion(s): %s", len(written), len(source.lesions), ", ".join(written))
