@@ -243,3 +243,42 @@ def test_openapi_is_published(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/api/health", "/api/assess", "/api/cases", "/api/scans"} <= set(spec["paths"])
     assert "finding" in spec["components"]["schemas"]["Case"]["properties"]
+
+
+def test_report_downloads_of_a_stored_case(client: TestClient, rim_case: dict) -> None:
+    from hepcal.web.reports import available_formats
+
+    formats = available_formats()
+    if not formats:
+        pytest.skip("hepcal.report is not installed: the case page offers no report")
+    case_id = client.post("/api/cases", json={"case": rim_case}).json()["id"]
+    page = client.get(f"/cases/{case_id}").text
+    for fmt in formats:
+        assert f"/cases/{case_id}/report.{fmt}" in page
+    html = client.get(f"/cases/{case_id}/report.html")
+    assert html.status_code == 200 and "haematoma" in html.text.lower()
+    if "fhir.json" in formats:
+        assert client.get(f"/cases/{case_id}/report.fhir.json").json()["resourceType"] == "Bundle"
+    assert client.get(f"/cases/{case_id}/report.docx").status_code == 404
+
+
+def test_store_schema_is_at_the_newest_migration(app) -> None:  # type: ignore[no-untyped-def]
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+    from importlib import resources
+
+    engine = app.state.services.store.engine
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("hepcal.web.store").joinpath("migrations")))
+    assert current == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_sqlite_store_is_durable(app) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    with app.state.services.store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
