@@ -282,3 +282,9 @@ def test_sqlite_store_is_durable(app) -> None:  # type: ignore[no-untyped-def]
     with app.state.services.store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+
+
+def test_out_of_range_case_id_is_422_not_500(client: TestClient) -> None:
+    # Found by the schemathesis run: SQLite cannot bind integers beyond 64 bits.
+    assert client.get("/api/cases/9223372036854775808").status_code == 422
+    assert client.get("/assess?case=9223372036854775808").status_code == 422

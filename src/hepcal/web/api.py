@@ -9,9 +9,9 @@ from __future__ import annotations
 import copy
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from hepcal import __version__
@@ -22,6 +22,8 @@ from hepcal.web.scans import imaging_available
 from hepcal.web.services import Services, record_full, record_jsonl, record_summary
 from hepcal.web.store import ScanJob
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 router = APIRouter(prefix="/api")
 
 
@@ -135,12 +137,12 @@ def _record(svc: Services, case_id: int) -> Any:
 
 
 @router.get("/cases/{case_id}", summary="One stored case with its assessment")
-def get_case(case_id: int, _: str = Depends(current_user), svc: Services = Depends(services)) -> dict[str, Any]:
+def get_case(case_id: CaseId, _: str = Depends(current_user), svc: Services = Depends(services)) -> dict[str, Any]:
     return record_full(_record(svc, case_id))
 
 
 @router.post("/cases/{case_id}/reassess", status_code=201, summary="Assess a stored case again with the installed knowledge base")
-def reassess_case(case_id: int, user: str = Depends(writer), svc: Services = Depends(services)) -> JSONResponse:
+def reassess_case(case_id: CaseId, user: str = Depends(writer), svc: Services = Depends(services)) -> JSONResponse:
     rec = svc.reassess(_record(svc, case_id), user)
     return JSONResponse(record_full(rec), status_code=201, headers={"location": f"/api/cases/{rec.id}"})
 

@@ -6,9 +6,9 @@ small script (``static/hepcal.js``) calling the JSON API.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hepcal.errors import HepcalError
@@ -19,6 +19,8 @@ from hepcal.web.security import SESSION_COOKIE, login_user, safe_next
 from hepcal.web.services import Services, clean_label
 from hepcal.web.templating import render
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 router = APIRouter(include_in_schema=False)
 CHECKLIST_KEYS = "checklist"
 
@@ -43,7 +45,7 @@ def home() -> RedirectResponse:
 
 
 @router.get("/assess", response_class=HTMLResponse)
-def assess_page(request: Request, case: int | None = Query(None, ge=1), scan: str | None = Query(None, max_length=40),
+def assess_page(request: Request, case: int | None = Query(None, ge=1, le=MAX_ID), scan: str | None = Query(None, max_length=40),
                 lesion: int | None = Query(None, ge=0, le=10000), user: str = Depends(current_user),
                 svc: Services = Depends(services)) -> Response:
     values: dict[str, Any] = {}
@@ -113,7 +115,7 @@ def cases_page(request: Request, q: str = Query("", max_length=200), page: int =
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+def case_page(request: Request, case_id: CaseId, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
     rec = svc.store.get_case(case_id)
     if rec is None:
         raise LookupError(f"case {case_id} not found")
@@ -124,7 +126,7 @@ def case_page(request: Request, case_id: int, user: str = Depends(current_user),
 
 
 @router.post("/cases/{case_id}/reassess")
-def reassess(case_id: int, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+def reassess(case_id: CaseId, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
     rec = svc.store.get_case(case_id)
     if rec is None:
         raise LookupError(f"case {case_id} not found")
@@ -133,7 +135,7 @@ def reassess(case_id: int, user: str = Depends(writer), svc: Services = Depends(
 
 
 @router.get("/cases/{case_id}/report.{fmt}")
-def case_report(case_id: int, fmt: str, _: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+def case_report(case_id: CaseId, fmt: str, _: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
     from hepcal.web.reports import render_report
 
     rec = svc.store.get_case(case_id)
