@@ -66,7 +66,7 @@ class PhaseRules(BaseModel):
     model_config = _FROZEN
     unenhanced_below_hu: float
     arterial_aorta_above_hu: float
-    arterial_aorta_minus_portal_hu: float
+    arterial_aorta_minus_liver_hu: float
     delayed_below_hu: float
     basis: str
 

@@ -277,6 +277,17 @@ def make_phantom(
     if ribs:
         layers += _ribs(body_semi, np.arange(zs[0] + 10, zs[-1], 24.0))
     paint(arr, affine, layers)
+    # bowel and mesentery are a heterogeneous mix, not a uniform soft tissue
+    abd2d = inner2d & ~((X - spine_c[0]) ** 2 + (Y - spine_c[1]) ** 2 <= 20.0**2)
+    mix = ndi.gaussian_filter(rng.normal(0.0, 1.0, shape).astype(np.float32), 3.0 / sp)
+    mix *= 45.0 / max(float(mix.std()), 1e-6)
+    soft = (arr > ABDOMEN - 1) & (arr < ABDOMEN + 1) & abd2d[None]
+    arr[soft] += mix[soft]
+    del mix, soft
+    # trabecular bone is heterogeneous: give the vertebral body a coarse texture
+    marrow2d = (X - spine_c[0]) ** 2 + (Y - spine_c[1]) ** 2 <= 15.0**2
+    texture = ndi.gaussian_filter(rng.normal(0.0, 1.0, (shape[0], int(marrow2d.sum()))).astype(np.float32), (1.0, 2.0))
+    arr[:, marrow2d] += texture * (70.0 / max(float(texture.std()), 1e-6))
     # vessels inside the liver stay liver (they are part of it, like in reference masks)
     calcium = np.zeros(shape, np.int16)
     truth: list[TruthLesion] = []
