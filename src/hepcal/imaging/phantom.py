@@ -31,10 +31,10 @@ PATTERNS: tuple[str, ...] = (
 #: Attenuation (HU) of each tissue in each phase: unenhanced, arterial, portal, delayed.
 TISSUE_HU: dict[str, dict[str, float]] = {
     "liver": {"unenhanced": 58, "arterial": 72, "portal": 105, "delayed": 85},
-    "vein": {"unenhanced": 40, "arterial": 95, "portal": 170, "delayed": 120},
+    "vein": {"unenhanced": 45, "arterial": 95, "portal": 170, "delayed": 120},
     "aorta": {"unenhanced": 40, "arterial": 330, "portal": 160, "delayed": 110},
     "spleen": {"unenhanced": 48, "arterial": 120, "portal": 115, "delayed": 90},
-    "solid": {"unenhanced": 38, "arterial": 60, "portal": 70, "delayed": 65},
+    "solid": {"unenhanced": 32, "arterial": 60, "portal": 70, "delayed": 65},
     "fluid": {"unenhanced": 8, "arterial": 8, "portal": 10, "delayed": 12},
     "scar": {"unenhanced": 30, "arterial": 38, "portal": 50, "delayed": 70},
 }
@@ -136,8 +136,8 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
         arms = []
         for k in range(5):
             d = _u(random_rotation(rng), 0)
-            arms.append(capsule(c, tuple(cv + d * r * 0.4), 0.9))
-        L.append(Layer(lambda q, arms=arms: np.min(np.stack([f(q) for f in arms]), axis=0), ca * 0.85, True, r * 0.45, c))
+            arms.append(capsule(c, tuple(cv + d * r * 0.45), 1.2))
+        L.append(Layer(lambda q, arms=arms: np.min(np.stack([f(q) for f in arms]), axis=0), ca, True, r * 0.5, c))
     elif p == "amorphous":
         L.append(Layer(sphere(c, r), hu["solid"], False, r, c))
         blobs = []
@@ -148,7 +148,7 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
     elif p == "septal":
         L.append(Layer(sphere(c, r), hu["fluid"], False, r, c))
         for k in range(2):
-            L.append(Layer(slab_in_sphere(c, r * 0.8, _u(rot, k), 1.6, offset=r * 0.15 * (1 - 2 * k)), ca * 0.8, True, r, c))
+            L.append(Layer(slab_in_sphere(c, r * 0.8, _u(rot, k), 2.2, offset=r * 0.15 * (1 - 2 * k)), ca, True, r, c))
     elif p == "linear":
         a = cv - _u(rot, 0) * r
         b = cv + _u(rot, 0) * r
