@@ -104,6 +104,7 @@ class Characterisation(BaseModel):
     model_config = _FROZEN
     smoothing_sigma_mm: float = Field(ge=0)
     hypo_delta_hu: float = Field(gt=0)
+    reference_sigma_mm: float = Field(gt=0)
     fat_floor_hu: float
     tissue_opening_mm: float = Field(ge=0)
     touch_mm: float = Field(ge=0)
