@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app). Order is the order of `hepcal --help`.
-COMMAND_MODULES: tuple[str, ...] = ("assess", "kb", "validate", "batch", "serve", "report")
+COMMAND_MODULES: tuple[str, ...] = ("assess", "kb", "validate", "batch", "serve", "report", "scan")
 
 
 def _version(value: bool) -> None:
