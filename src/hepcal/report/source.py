@@ -115,13 +115,16 @@ def from_findings(path: str | Path, kb: KnowledgeBase) -> ReportSource:
     scan = {k: v for k, v in data.items() if k != "lesions"}
     study = scan.get("study") or scan.get("source")
     seg = scan.get("seg") or scan.get("seg_file")
+    study_path = Path(str(study)) if study else None
+    if study_path is not None and not study_path.is_absolute() and (base / study_path).exists():
+        study_path = base / study_path  # written relative to the findings file
     return ReportSource(
         kind="scan",
-        name=Path(str(study)).name if study else p.parent.name,
+        name=study_path.name if study_path else p.parent.name,
         lesions=lesions,
         knowledge_base={"version": kb.version, "name": kb.manifest.name},
         scan=scan,
-        study=Path(str(study)) if study else None,
+        study=study_path,
         seg=(base / str(seg)) if seg else None,
     )
 
