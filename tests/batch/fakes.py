@@ -33,7 +33,7 @@ def fake_scan(study: Study, ctx: WorkerContext) -> dict[str, Any]:
     if "die" in name:
         os._exit(9)  # a worker dying hard, like the kernel's OOM killer would make it
     return {
-        "phase": "portal_venous",
+        "phase": {"used": "portal", "detected": {"phase": "portal", "aorta_hu": 160.0}},
         "lesions": [
             {
                 "finding": {"calcification": ["rim"], "size_mm": 30.0, "modality": ["ct"]},

@@ -37,7 +37,7 @@ def test_failures_are_recorded_and_do_not_stop_the_batch(folder, tmp_path):
     assert studies.loc["bad_1.nii.gz", "status"] == "failed"
     assert "not a CT volume" in studies.loc["bad_1.nii.gz", "error"]
     assert studies.loc["crash_1.nii.gz", "error"] == "RuntimeError: segmenter exploded"
-    assert studies.loc["a.nii.gz", "lesion_count"] == 1 and studies.loc["a.nii.gz", "phase"] == "portal_venous"
+    assert studies.loc["a.nii.gz", "lesion_count"] == 1 and studies.loc["a.nii.gz", "phase"] == "portal"
     lesions = pd.read_parquet(out / "lesions.parquet")
     assert len(lesions) == 6
     assert list(lesions.loc[0, "finding.calcification"]) == ["rim"]

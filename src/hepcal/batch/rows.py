@@ -15,6 +15,8 @@ from hepcal.findings import contract
 
 #: How many diagnoses of each lesion's differential get their own columns.
 TOP_DIAGNOSES = 3
+#: Keys of a findings.json lesion copied as they are (names kept, so the two read alike).
+LESION_FACTS = ("calcification_volume_mm3", "centroid_mm_lps", "centroid_voxel", "key_image")
 
 
 def finding_columns() -> list[str]:
@@ -31,12 +33,11 @@ def malignancy_threshold() -> float:
 def lesion_row(index: int, lesion: Mapping[str, Any]) -> dict[str, Any]:
     finding = lesion.get("finding") or {}
     a = lesion.get("assessment") or {}
-    row: dict[str, Any] = {"lesion": index}
+    row: dict[str, Any] = {"lesion": lesion.get("id", index)}
     for col in finding_columns():
         row[col] = finding.get(col.split(".", 1)[1])
-    for name in ("volume_mm3", "centroid_mm", "centroid_voxel", "key_image"):
-        if name in lesion:
-            row[name] = lesion[name]
+    for name in LESION_FACTS:
+        row[name] = lesion.get(name)
     diff = a.get("differential") or []
     for i in range(TOP_DIAGNOSES):
         d = diff[i] if i < len(diff) else {}
@@ -57,8 +58,16 @@ def lesion_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def study_fields(result: Mapping[str, Any]) -> dict[str, Any]:
     """The per-study facts of a scan worth a column: phase, threshold, where the liver came from."""
-    out: dict[str, Any] = {"phase": result.get("phase")}
-    for name in ("threshold_hu", "liver_source"):
-        if name in result:
-            out[name] = result[name]
-    return out
+    phase = result.get("phase") or {}
+    threshold = result.get("threshold") or {}
+    liver = result.get("liver") or {}
+    detected = phase.get("detected") or {}
+    return {
+        "phase": phase.get("used"),
+        "phase_detected": detected.get("phase"),
+        "aorta_hu": detected.get("aorta_hu"),
+        "candidate_hu": threshold.get("candidate_hu"),
+        "threshold_hu": threshold.get("definite_hu"),
+        "liver_source": liver.get("source"),
+        "liver_volume_ml": liver.get("volume_ml"),
+    }

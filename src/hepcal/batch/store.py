@@ -135,7 +135,8 @@ def studies_schema() -> Any:
             ("key", s), ("study_key", s), ("source", s), ("kind", s), ("path", s), ("series_uid", s),
             ("row", i64), ("mask", s), ("mask_label", i64), ("context", s),
             ("status", s), ("error", s), ("error_type", s),
-            ("lesion_count", i64), ("phase", s), ("threshold_hu", f64), ("liver_source", s),
+            ("lesion_count", i64), ("phase", s), ("phase_detected", s), ("aorta_hu", f64),
+            ("candidate_hu", f64), ("threshold_hu", f64), ("liver_source", s), ("liver_volume_ml", f64),
             ("max_p_malignant", f64), ("malignancy_not_excluded", pa.bool_()),
             ("seconds", f64), ("started_at", ts), ("finished_at", ts),
             ("worker", s), ("worker_context", s), ("hepcal_version", s), ("kb_version", s),
@@ -154,7 +155,12 @@ def lesions_schema() -> Any:
     for name in finding_columns():
         t = fields[name].type
         cols.append((name, pa.list_(pa.string()) if t == "enum_list" else getattr(pa, _ARROW_OF[t])()))
-    cols += [("volume_mm3", pa.float64()), ("centroid_mm", pa.list_(pa.float64())), ("centroid_voxel", pa.list_(pa.int64())), ("key_image", pa.string())]
+    cols += [
+        ("calcification_volume_mm3", pa.float64()),
+        ("centroid_mm_lps", pa.list_(pa.float64())),
+        ("centroid_voxel", pa.list_(pa.float64())),
+        ("key_image", pa.string()),
+    ]
     for i in range(1, TOP_DIAGNOSES + 1):
         cols += [(f"dx{i}", pa.string()), (f"dx{i}_name", pa.string()), (f"dx{i}_p", pa.float64())]
     cols += [("p_malignant", pa.float64()), ("doubtful", pa.bool_()), ("action", pa.string()), ("rule", pa.string()), ("malignancy_not_excluded", pa.bool_())]

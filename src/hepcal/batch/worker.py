@@ -63,10 +63,15 @@ class WorkerContext:
 
 
 def _imaging_resources() -> dict[str, Any]:
-    """Import the imaging pipeline now (seconds of numpy/scipy/skimage imports, paid once)."""
-    from hepcal.imaging import pipeline
+    """Import the imaging pipeline and build the liver segmenters now, paid once per worker.
 
-    return {"scan_study": pipeline.scan_study}
+    The segmenter chain is the pipeline's default (TotalSegmentator when its weights are on
+    disk, else the built-in method); building it here means a model is loaded once, not per study.
+    """
+    from hepcal.imaging import pipeline
+    from hepcal.imaging.liver import BuiltinLiverSegmenter, TotalSegmentatorSegmenter
+
+    return {"scan_study": pipeline.scan_study, "segmenters": (TotalSegmentatorSegmenter(), BuiltinLiverSegmenter())}
 
 
 # ---------------------------------------------------------------------- one context per worker
@@ -121,10 +126,14 @@ def worker_name() -> str:
 def scan(study: Study, ctx: WorkerContext) -> dict[str, Any]:
     """Scan and assess one study; returns the findings.json content of the CT pipeline."""
     scan_study = ctx.resources["scan_study"]
-    kwargs: dict[str, Any] = {"liver_mask": study.mask, "liver_label": study.mask_label, "overrides": study.overrides}
-    if study.series_uid:
-        kwargs["series"] = study.series_uid
-    result = scan_study(study.path, **kwargs)
+    result = scan_study(
+        study.path,
+        liver_mask=study.mask,
+        liver_label=study.mask_label,
+        overrides=study.overrides,
+        series=study.series_uid,
+        segmenters=ctx.resources.get("segmenters"),
+    )
     return result.to_dict()  # type: ignore[no-any-return]
 
 
