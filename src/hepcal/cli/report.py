@@ -28,12 +28,12 @@ def write_for_assessment(a: Assessment, kb: KnowledgeBase, out_dir: Path, *, nam
     _print_written(write_reports(from_assessment(a, name=name), out_dir, kb, lang=lang), to_stderr=True)
 
 
-def write_for_findings(findings: Path, kb: KnowledgeBase, out_dir: Path, *, lang: str = "en") -> None:
+def write_for_findings(findings: Path, kb: KnowledgeBase, out_dir: Path, *, study: Path | None = None, lang: str = "en") -> None:
     """``hepcal scan --report DIR``: write the reports of a scan's findings.json (list on stderr)."""
     from hepcal.report.source import from_findings
     from hepcal.report.writer import write_reports
 
-    _print_written(write_reports(from_findings(findings, kb), out_dir, kb, lang=lang), to_stderr=True)
+    _print_written(write_reports(from_findings(findings, kb, study=study), out_dir, kb, lang=lang), to_stderr=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
     def report(
         source: Path = typer.Argument(..., help="A case file (.yaml/.json) or a scan's findings.json (every lesion)."),
         out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, report.pdf, patient.html, fhir.json (and sr.dcm for a DICOM scan)."),
+        study: Optional[Path] = typer.Option(None, "--study", help="For a findings.json: the DICOM study folder the scan read (needed for sr.dcm).", show_default=False),
         lang: str = LANG_OPTION,
         kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False),
     ) -> None:
@@ -52,4 +53,4 @@ def register(app: typer.Typer) -> None:
 
         messages(lang)  # an unknown language fails before any work
         kb = load(kb_path) if kb_path is not None else load()
-        _print_written(write_reports(load_source(source, kb), out_dir, kb, lang=lang))
+        _print_written(write_reports(load_source(source, kb, study=study), out_dir, kb, lang=lang))

@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
         out_dir: Optional[Path] = typer.Option(None, "--out", help="Write findings.json, key images and (DICOM input) a DICOM SEG here."),
         fmt: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="table (readable) or json (findings.json on stdout)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on standard error."),
+        report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports (HTML, PDF, patient, FHIR, DICOM SR) into this folder (see hepcal report).", show_default=False),
     ) -> None:
         """Find calcified liver lesions in a CT study, describe and assess each one."""
         from hepcal.imaging.outputs import write_outputs
@@ -86,10 +87,15 @@ def register(app: typer.Typer) -> None:
         finally:
             if bar is not None:
                 bar.close()
-        if out_dir is not None:
-            path = write_outputs(result, out_dir)
+        if out_dir is not None or report_dir is not None:
+            path = write_outputs(result, out_dir if out_dir is not None else report_dir)
             if fmt is ScanFormat.table:
                 err.print(f"wrote {path}", highlight=False)
+        if report_dir is not None:
+            from hepcal.cli.report import write_for_findings
+            from hepcal.knowledge import load
+
+            write_for_findings(path, load(), report_dir, study=study)
         if fmt is ScanFormat.json:
             write_line(json.dumps(result.to_dict(), indent=2))
         else:

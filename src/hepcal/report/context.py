@@ -251,9 +251,14 @@ def _scan_facts(source: ReportSource, m: Mapping[str, Any]) -> str | None:
     s = source.scan
     if not s:
         return None
-    threshold = s.get("threshold_hu", s.get("threshold", ""))
-    liver = s.get("liver_source", s.get("liver", ""))
-    return m["report"]["scan_facts"].format(phase=s.get("phase", ""), threshold=threshold, liver=liver)
+    phase, threshold, liver = s.get("phase", ""), s.get("threshold", s.get("threshold_hu", "")), s.get("liver", s.get("liver_source", ""))
+    if isinstance(phase, Mapping):  # hepcal scan: {"used": ..., "detected": {...}}
+        phase = phase.get("used", "")
+    if isinstance(threshold, Mapping):  # {"candidate_hu": ..., "definite_hu": ...}
+        threshold = "/".join(f"{threshold[k]:.0f}" for k in ("candidate_hu", "definite_hu") if isinstance(threshold.get(k), (int, float)))
+    if isinstance(liver, Mapping):
+        liver = liver.get("source", "")
+    return m["report"]["scan_facts"].format(phase=phase, threshold=threshold, liver=liver)
 
 
 def report_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en", now: datetime | None = None) -> dict[str, Any]:

@@ -91,16 +91,20 @@ def _lesion(number: int, raw: Mapping[str, Any], kb: KnowledgeBase, base: Path) 
     return Lesion(
         number=int(raw.get("id", number)) if isinstance(raw.get("id"), int) else number,
         assessment=assessment,
-        volume_mm3=_number(raw.get("volume_mm3")),
+        volume_mm3=_number(raw.get("calcification_volume_mm3", raw.get("volume_mm3"))),
         max_hu=_number(raw.get("max_hu", finding.get("max_hu"))),
-        centroid_mm=_triple(raw.get("centroid_mm")),
+        centroid_mm=_triple(raw.get("centroid_mm_lps", raw.get("centroid_mm"))),
         key_image=(base / str(image)) if image else None,
         segment_number=raw.get("segment_number") if isinstance(raw.get("segment_number"), int) else None,
     )
 
 
-def from_findings(path: str | Path, kb: KnowledgeBase) -> ReportSource:
-    """Read a scan's findings.json (``hepcal scan``) with every lesion assessed."""
+def from_findings(path: str | Path, kb: KnowledgeBase, *, study: str | Path | None = None) -> ReportSource:
+    """Read a scan's findings.json (``hepcal scan``) with every lesion assessed.
+
+    ``study`` is the DICOM folder the scan read (findings.json records only its name); the SR
+    needs it. Without it, a study path in findings.json is used when it exists.
+    """
     p = Path(path)
     try:
         data = json.loads(p.read_text("utf-8"))
@@ -113,10 +117,13 @@ def from_findings(path: str | Path, kb: KnowledgeBase) -> ReportSource:
     base = p.parent
     lesions = tuple(_lesion(i, raw, kb, base) for i, raw in enumerate(data["lesions"], start=1))
     scan = {k: v for k, v in data.items() if k != "lesions"}
-    study = scan.get("study") or scan.get("source")
-    seg = scan.get("seg") or scan.get("seg_file")
+    if study is None:
+        study = scan.get("study")
+    if isinstance(study, Mapping):  # hepcal scan writes {"source": <path>, "format": ..., ...}
+        study = study.get("source") if study.get("format", "dicom") != "nifti" else None
+    seg = scan.get("dicom_seg") or scan.get("seg")
     study_path = Path(str(study)) if study else None
-    if study_path is not None and not study_path.is_absolute() and (base / study_path).exists():
+    if study_path is not None and not study_path.exists() and (base / study_path).exists():
         study_path = base / study_path  # written relative to the findings file
     return ReportSource(
         kind="scan",
@@ -129,7 +136,7 @@ def from_findings(path: str | Path, kb: KnowledgeBase) -> ReportSource:
     )
 
 
-def load_source(path: str | Path, kb: KnowledgeBase) -> ReportSource:
+def load_source(path: str | Path, kb: KnowledgeBase, *, study: str | Path | None = None) -> ReportSource:
     """A case file (.yaml/.json case) or a scan's findings.json, told apart by content."""
     p = Path(path)
     if p.suffix.lower() == ".json":
@@ -138,5 +145,5 @@ def load_source(path: str | Path, kb: KnowledgeBase) -> ReportSource:
         except (OSError, json.JSONDecodeError):
             data = None
         if isinstance(data, Mapping) and "lesions" in data:
-            return from_findings(p, kb)
+            return from_findings(p, kb, study=study)
     return from_case(load_case(p), kb, name=p.name)

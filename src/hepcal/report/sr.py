@@ -134,8 +134,12 @@ def _group(lesion: Lesion, seg: Dataset | None, n_lesions: int, frame_uid: str, 
     )
     number = _segment_number(lesion, seg, n_lesions)
     if seg is not None and number is not None:
-        return VolumetricROIMeasurementsAndQualitativeEvaluations(
-            referenced_segment=ReferencedSegment.from_segmentation(seg, number), **common)
+        try:  # with frame numbers and source images
+            ref = ReferencedSegment.from_segmentation(seg, number)
+        except AttributeError:  # highdicom 0.28 cannot read a one-segment SEG's shared segment id
+            ref = ReferencedSegment(sop_class_uid=seg.SOPClassUID, sop_instance_uid=seg.SOPInstanceUID,
+                                    segment_number=number, source_series=SourceSeriesForSegmentation(series_uid))
+        return VolumetricROIMeasurementsAndQualitativeEvaluations(referenced_segment=ref, **common)
     if lesion.centroid_mm is not None:
         surface = VolumeSurface(graphic_type="POINT", graphic_data=np.array([lesion.centroid_mm], dtype=float),
                                 frame_of_reference_uid=frame_uid, source_series=SourceSeriesForSegmentation(series_uid))
