@@ -138,7 +138,7 @@ def studies_schema() -> Any:
             ("lesion_count", i64), ("phase", s), ("phase_detected", s), ("aorta_hu", f64),
             ("candidate_hu", f64), ("threshold_hu", f64), ("liver_source", s), ("liver_volume_ml", f64),
             ("max_p_malignant", f64), ("malignancy_not_excluded", pa.bool_()),
-            ("seconds", f64), ("started_at", ts), ("finished_at", ts),
+            ("seconds", f64), ("cpu_seconds", f64), ("started_at", ts), ("finished_at", ts),
             ("worker", s), ("worker_context", s), ("hepcal_version", s), ("kb_version", s),
         ]
     )  # fmt: skip

@@ -177,10 +177,11 @@ def run_study(study: Study, scanner: Callable[[Study, WorkerContext], dict[str, 
     who = {"worker": worker_name(), "worker_context": ctx.id, "kb_version": ctx.kb_version}
     started = time.time()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     try:
         result = (scanner or scan)(study, ctx)
     except HepcalError as exc:
-        return failed_record(study, str(exc), type(exc).__name__, seconds=time.perf_counter() - t0, started_at=started, **who)
+        return failed_record(study, str(exc), type(exc).__name__, seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0, started_at=started, **who)
     except Exception as exc:  # a crash inside one study must not end the batch
         logger.info("study %s crashed", study.source, exc_info=True)
         return failed_record(
@@ -188,6 +189,7 @@ def run_study(study: Study, scanner: Callable[[Study, WorkerContext], dict[str, 
             f"{type(exc).__name__}: {exc}",
             type(exc).__name__,
             seconds=time.perf_counter() - t0,
+            cpu_seconds=time.process_time() - c0,
             started_at=started,
             traceback=traceback.format_exc(limit=8),
             **who,
@@ -201,6 +203,8 @@ def run_study(study: Study, scanner: Callable[[Study, WorkerContext], dict[str, 
         **study_fields(result),
         "lesion_count": len(lesions),
         "seconds": time.perf_counter() - t0,
+        # CPU time of this worker process: shows when workers wait for a core (seconds >> cpu)
+        "cpu_seconds": time.process_time() - c0,
         "started_at": started,
         "finished_at": time.time(),
         "lesions": lesions,
