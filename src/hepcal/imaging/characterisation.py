@@ -9,6 +9,7 @@ distance transforms, skeletonize); the pattern is named by the ordered rules of
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -293,9 +294,13 @@ def _describe(
     sizes = [_diameter(flab == p.label, sp) for p in props] if nfoci <= 60 else [0.0]
     largest = max(props, key=lambda p: p.area)
     big = flab == largest.label
-    try:
-        solidity = float(largest.solidity)
-    except Exception:  # tiny or flat foci have no 3-D hull
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # flat foci have no 3-D hull: qhull warns, solidity is inf/nan
+        try:
+            solidity = float(largest.solidity)
+        except Exception:
+            solidity = 1.0
+    if not np.isfinite(solidity) or solidity > 1.0:
         solidity = 1.0
     thickness = 2.0 * float(ndi.distance_transform_edt(np.pad(big, 1), sampling=sp).max())
     pts = np.argwhere(calc) * sp
@@ -311,12 +316,17 @@ def _describe(
         "endpoints": _endpoints(calc) if not diffuse else 0,
         "hollow": _hollow(pts, axis, centre),
         "depth": 0.0,
+        "centrality": 0.0,
         "coverage": 0.0,
         "diffuse": int(diffuse),
     }
     if kind != "none":
         depth = ndi.distance_transform_edt(np.pad(lesion_mask, 1), sampling=sp)[1:-1, 1:-1, 1:-1]
         features["depth"] = round(float(np.median(depth[calc]) / max(depth.max(), 1e-6)), 3)
+        lpts = np.argwhere(lesion_mask) * sp
+        radius = (3 * lesion_mask.sum() * volume.voxel_volume_mm3 / (4 * np.pi)) ** (1 / 3)
+        offset = float(np.linalg.norm(pts.mean(0) - lpts.mean(0)))
+        features["centrality"] = round(max(0.0, 1.0 - offset / max(radius, 1e-6)), 3)
         surface = lesion_mask & ~ndi.binary_erosion(lesion_mask)
         near = ndi.distance_transform_edt(~calc, sampling=sp) <= 2.5
         features["coverage"] = round(float(near[surface].mean()) if surface.any() else 0.0, 3)

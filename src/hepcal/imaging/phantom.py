@@ -261,15 +261,19 @@ def make_phantom(
         s[lv] = hu["liver"]
         liver[k] = lv
         arr[k] = s
-    # spine (vertebral body + canal), aorta
+    # vertical structures (vertebral body, aorta) are drawn per slice: a 3-D box around them
+    # would span the whole volume
     spine_c = (0.0, 72.0)
-    layers: list[Layer] = []
-    zc = float(zs.mean())
-    half_z = float(np.ptp(zs) / 2 + 5)
-    layers.append(Layer(capsule((spine_c[0], spine_c[1], zs[0] - 20), (spine_c[0], spine_c[1], zs[-1] + 20), 19.0), 700.0, False, half_z + 25, (spine_c[0], spine_c[1], zc)))
-    layers.append(Layer(capsule((spine_c[0], spine_c[1], zs[0] - 20), (spine_c[0], spine_c[1], zs[-1] + 20), 16.0), 260.0, False, half_z + 25, (spine_c[0], spine_c[1], zc)))
     aorta_c = (28.0, 42.0)
-    layers.append(Layer(capsule((aorta_c[0], aorta_c[1], zs[0] - 20), (aorta_c[0], aorta_c[1], zs[-1] + 20), 11.0), hu["aorta"], False, half_z + 25, (aorta_c[0], aorta_c[1], zc)))
+    h = float(np.mean(sp[1:]))
+    disc = lambda c, radius: np.clip(0.5 - (np.hypot(X - c[0], Y - c[1]) - radius) / h, 0, 1).astype(np.float32)  # noqa: E731
+    discs = [(disc(spine_c, 19.0), 700.0), (disc(spine_c, 16.0), 260.0), (disc(aorta_c, 11.0), hu["aorta"])]
+    for k in range(shape[0]):
+        s = arr[k]
+        for occ, value in discs:
+            s *= 1 - occ
+            s += value * occ
+    layers: list[Layer] = []
     hilum = np.array([-20.0, 5.0, -15.0])
     targets = [np.array(t) for t in ((-95.0, -20.0, 20.0), (-70.0, 35.0, 40.0), (-60.0, -50.0, -10.0), (20.0, -40.0, 30.0), (-40.0, 20.0, -45.0))]
     vein_layers = _vein_tree(hilum, targets, hu["vein"])
@@ -291,7 +295,8 @@ def make_phantom(
     # vessels inside the liver stay liver (they are part of it, like in reference masks)
     calcium = np.zeros(shape, np.int16)
     truth: list[TruthLesion] = []
-    dist = ndi.distance_transform_edt(liver, sampling=sp)
+    needs_place = any(spec.center_mm is None for spec in lesions)
+    dist = ndi.distance_transform_edt(liver, sampling=sp) if needs_place else None
     placed: list[tuple[np.ndarray, float]] = []
     for n, spec in enumerate(lesions, start=1):
         size = float(spec.size_mm or DEFAULT_SIZE_MM[spec.pattern])

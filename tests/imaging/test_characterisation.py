@@ -1,0 +1,56 @@
+"""Truth on phantoms: sensitivity per focus, false positives per study, pattern confusion."""
+
+from __future__ import annotations
+
+import pytest
+
+from hepcal.findings import parse_case
+from hepcal.imaging.characterisation import name_pattern
+from hepcal.imaging.detection import detect_calcifications, phase_threshold
+from hepcal.imaging.characterisation import characterise
+from hepcal.imaging.evaluation import evaluate_phantoms, score_scan
+from hepcal.imaging.pipeline import scan_volume
+
+
+def test_rules_are_data_and_first_match_wins():
+    base = {"lesion": "none", "n_foci": 1, "max_focus_mm": 3.0, "thickness_mm": 3.0, "length_mm": 3.0, "elongation": 1.0,
+            "solidity": 1.0, "endpoints": 0, "hollow": 0, "depth": 0.0, "coverage": 0.0, "diffuse": 0}
+    assert name_pattern(base)[0] == "punctate"
+    assert name_pattern({**base, "diffuse": 1})[0] == "diffuse"
+    assert name_pattern({**base, "lesion": "cystic", "depth": 0.1, "coverage": 0.5})[0] == "rim"
+    assert name_pattern({**base, "max_focus_mm": 12, "thickness_mm": 10, "length_mm": 12, "solidity": 0.95})[0] == "dense_nodular"
+
+
+def test_lesion_phantom_end_to_end(lesion_phantom):
+    res = scan_volume(lesion_phantom.volume, assess=False)
+    ev = score_scan(res, lesion_phantom.calcium, lesion_phantom.lesions)
+    assert ev.sensitivity == 1.0
+    assert ev.false_positive_lesions == 0
+    assert {t: max(row, key=row.get) for t, row in ev.confusion.items()} == {p: p for p in ev.confusion}
+    for les in res.lesions:
+        parse_case({"finding": les.finding})  # every finding is a valid case
+
+
+def test_finding_vocabulary(lesion_phantom):
+    det = detect_calcifications(lesion_phantom.volume, lesion_phantom.liver, threshold=phase_threshold("unenhanced"))
+    by = {les.pattern: les for les in characterise(lesion_phantom.volume, lesion_phantom.liver, det)}
+    assert by["rim"].finding["lesion"] == "cystic"
+    assert by["central"].finding["lesion"] == "solid"
+    assert by["dense_nodular"].finding["lesion"] == "none"
+    assert 24 <= by["rim"].finding["size_mm"] <= 40  # 30 mm cyst
+    assert all(les.finding["count"] == "few" for les in by.values())  # 4 calcified lesions
+
+
+@pytest.mark.slow
+def test_unenhanced_phantoms_regression_floor():
+    """Every pattern on unenhanced phantoms (built-in liver, auto phase).
+
+    The issue's targets (sensitivity >= 98 %, <= 0.1 FP lesions per study, >= 95 % per pattern)
+    are NOT all met yet; docs/imaging.md reports the measured numbers. This test guards the
+    level reached so that it cannot silently get worse.
+    """
+    ev = evaluate_phantoms(["unenhanced"], [0])
+    assert ev.sensitivity >= 0.95, ev.to_dict()
+    assert ev.fp_per_study <= 0.5, ev.to_dict()
+    right = sum(1 for p in ev.confusion if ev.accuracy(p) == 1.0)
+    assert right >= 9, ev.to_dict()

@@ -1,0 +1,25 @@
+import pytest
+
+from hepcal.imaging.liver import load_mask
+from hepcal.imaging.phantom import make_phantom
+from hepcal.imaging.phase import detect_phase
+from hepcal.imaging.reading import read_study
+from tests.imaging.conftest import example
+
+
+@pytest.mark.parametrize("phase", ["unenhanced", "arterial", "portal", "delayed"])
+def test_phase_of_phantoms(phase):
+    ph = make_phantom(phase=phase, seed=6, spacing=(2.0, 1.2, 1.2))
+    assert detect_phase(ph.volume, ph.liver).phase == phase
+
+
+def test_real_portal_venous_study():
+    v = read_study(example("ct_dicom"))
+    est = detect_phase(v, load_mask(example("ct_dicom_labels.nii.gz"), v, label=5))
+    assert est.phase == "portal"
+    assert est.aorta_hu == pytest.approx(151, abs=15)  # README: aorta ≈ 151 HU
+
+
+def test_real_unenhanced_study():
+    v = read_study(example("ct_small.nii.gz"))
+    assert detect_phase(v, load_mask(example("ct_small_labels.nii.gz"), v, label=5)).phase == "unenhanced"
