@@ -52,3 +52,8 @@ def fake_task(study: Study) -> dict[str, Any]:
     from hepcal.batch.worker import run_study
 
     return run_study(study, scanner=fake_scan)
+
+
+def broken_context() -> WorkerContext:
+    """A worker whose environment lacks what every study needs."""
+    raise ImportError("No module named 'nibabel'")

@@ -12,7 +12,8 @@ from hepcal.batch import run_batch  # noqa: E402
 from hepcal.batch.cluster import DaskExecutor, dask_executor  # noqa: E402
 from hepcal.batch.store import ResultStore  # noqa: E402
 from hepcal.errors import InputError  # noqa: E402
-from tests.batch.fakes import bare_context, fake_task  # noqa: E402
+from hepcal.batch.worker import WorkerSetupError  # noqa: E402
+from tests.batch.fakes import bare_context, broken_context, fake_task  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +42,8 @@ def test_local_cluster_runs_every_study_with_one_context_per_worker(client, tmp_
 def test_unreachable_scheduler_is_a_usage_error():
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"), dask_executor("tcp://127.0.0.1:1", timeout=2):
         pass
+
+
+def test_workers_that_cannot_load_the_pipeline_stop_the_batch(client):
+    with pytest.raises(WorkerSetupError, match="nibabel"):
+        DaskExecutor(client, context_factory=broken_context)

@@ -10,7 +10,8 @@ import pytest
 from hepcal.batch import LocalExecutor, run_batch
 from hepcal.batch.store import ResultStore
 from hepcal.errors import InputError
-from tests.batch.fakes import bare_context, fake_task
+from hepcal.batch.worker import WorkerSetupError
+from tests.batch.fakes import bare_context, broken_context, fake_task
 
 NAMES = ["a", "b", "c", "d", "e", "mal_1", "bad_1", "crash_1"]
 
@@ -121,3 +122,18 @@ def test_results_inside_the_input_folder_are_not_studies(folder):
     report = _run(folder, folder / "results")
     again = _run(folder, folder / "results")
     assert report.summary.studies == again.summary.studies == 8
+
+
+def test_empty_folder_is_a_usage_error(tmp_path):
+    (tmp_path / "in").mkdir()
+    with pytest.raises(InputError, match="no studies found"):
+        _run(tmp_path / "in", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_local_workers_that_cannot_load_the_pipeline_stop_the_batch(folder, tmp_path):
+    ex = LocalExecutor(1, context_factory=broken_context)
+    with pytest.raises(WorkerSetupError, match="nibabel"):
+        run_batch(folder, tmp_path / "out", executor=ex, task=fake_task)
+    # no study was blamed for the environment
+    assert ResultStore(tmp_path / "out").load() == {}

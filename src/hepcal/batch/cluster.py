@@ -41,7 +41,10 @@ class DaskExecutor:
 
     def __init__(self, client: Client, *, context_factory: ContextFactory | None = None, window: int | None = None):
         self.client = client
-        client.register_plugin(ContextPlugin(context_factory), name=PLUGIN_NAME)
+        try:
+            client.register_plugin(ContextPlugin(context_factory), name=PLUGIN_NAME)
+        except Exception as exc:  # raised on a worker: hepcal missing or broken there
+            raise WorkerSetupError(f"the Dask workers could not load the knowledge base and imaging pipeline ({type(exc).__name__}: {exc}); install the same hepcal on every worker") from None
         nthreads = client.nthreads()
         threads = sum(nthreads.values()) or 1
         self.workers = threads

@@ -126,6 +126,8 @@ def run_batch(
         raise InputError(f"{out_dir}: exists and is not a folder; --out must be a folder for the results")
     existing = ResultStore.peek(out_dir)
     the_plan = plan(source, out_dir, existing, retry_failed=retry_failed, cache=cache)
+    if not the_plan.studies:
+        raise InputError(f"{source}: no studies found; expected NIfTI (.nii, .nii.gz), .zip or DICOM files, or manifest rows")
     store = ResultStore(out_dir)
     cache.save()
     records = dict(existing)
