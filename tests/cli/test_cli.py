@@ -152,3 +152,10 @@ def test_validate_bad_line_exit_1(tmp_path):
 @pytest.mark.parametrize("args", [["assess"], ["explain", RIM], ["nonsense"]])
 def test_usage_errors_exit_2(args):
     assert run(*args).exit_code == 2
+
+
+def test_jsonl_non_utf8_is_a_clear_error(tmp_path):
+    f = tmp_path / "latin.jsonl"
+    f.write_bytes(json.dumps({"finding": {"count": "few"}}).encode() + b"\n\xff\xfe\n")
+    r = run("assess", str(f), "--format", "jsonl")
+    assert r.exit_code == 2 and "not UTF-8" in r.stderr and "Traceback" not in r.stderr

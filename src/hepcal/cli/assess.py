@@ -13,7 +13,7 @@ import typer
 from hepcal.cli.common import EXIT_PARTIAL, err, fail, handle_errors, out, write_line
 from hepcal.cli.render import assessment_view
 from hepcal.findings import json_schema, load_case
-from hepcal.findings.io import is_jsonl, iter_cases, read_text
+from hepcal.findings.io import is_jsonl, iter_cases, open_lines
 from hepcal.knowledge import KnowledgeBase, load
 from hepcal.reasoning import assess as assess_case
 from hepcal.reasoning.explain import explain_diagnosis
@@ -37,8 +37,7 @@ def _stream(source: str, fmt: Format, kb: KnowledgeBase) -> int:
     if source == "-":
         lines, where = sys.stdin, "<stdin>"
     else:
-        text, where = read_text(source)
-        lines = text.splitlines()
+        lines, where = open_lines(source), source
     bad = 0
     first = True
     if fmt is Format.json:

@@ -52,6 +52,19 @@ def read_text(source: str | Path, stdin: IO[str] | None = None) -> tuple[str, st
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
+def open_lines(source: str | Path) -> IO[str]:
+    """Open a text file for streaming line by line, with the same clear errors as read_text."""
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a JSON Lines file")
+    try:
+        return path.open(encoding="utf-8", errors="strict")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
 def load_case(source: str | Path, stdin: IO[str] | None = None) -> Any:
     """Read and validate one case from a JSON or YAML file (or ``-``)."""
     text, where = read_text(source, stdin)
@@ -78,8 +91,20 @@ class Line:
 
 
 def iter_jsonl(lines: IO[str] | list[str], where: str) -> Iterator[Line]:
-    """Yield each non-blank line of a JSONL stream as a decoded object or an error."""
-    for number, raw in enumerate(lines, start=1):
+    """Yield each non-blank line of a JSONL stream as a decoded object or an error.
+
+    The stream is consumed lazily, so a file of any length is read in constant memory.
+    """
+    it = iter(lines)
+    number = 0
+    while True:
+        try:
+            raw = next(it)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            raise InputError(f"{where}: line {number + 1} is not UTF-8 text; JSON Lines files are UTF-8") from None
+        number += 1
         if not raw.strip():
             continue
         try:
