@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app). Order is the order of `hepcal --help`.
-COMMAND_MODULES: tuple[str, ...] = ("assess", "kb", "validate", "batch", "serve", "report", "scan")
+COMMAND_MODULES: tuple[str, ...] = ("assess", "validate", "scan", "report", "serve", "batch", "kb")
 
 
 def _version(value: bool) -> None:
