@@ -33,36 +33,35 @@ def _decode(text: str, where: str) -> Any:
         raise InputError(f"{where}: neither valid JSON nor valid YAML{at}") from None
 
 
+def _open(source: str | Path, expected: str) -> IO[str]:
+    """Open a UTF-8 text file, turning every failure into an InputError naming the file."""
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected {expected}")
+    try:
+        return path.open(encoding="utf-8", errors="strict")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
 def read_text(source: str | Path, stdin: IO[str] | None = None) -> tuple[str, str]:
     """Return (text, display name); ``-`` reads standard input."""
     if str(source) == "-":
         if stdin is None:
             raise InputError("'-' (standard input) is not available here")
         return stdin.read(), "<stdin>"
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; expected a case file (.json, .yaml, .yml or .jsonl)")
-    try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; a case file is JSON or YAML in UTF-8") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    with _open(source, "a case file (.json, .yaml, .yml or .jsonl)") as f:
+        try:
+            return f.read(), str(source)
+        except UnicodeDecodeError:
+            raise InputError(f"{source}: not UTF-8 text; a case file is JSON or YAML in UTF-8") from None
 
 
 def open_lines(source: str | Path) -> IO[str]:
     """Open a text file for streaming line by line, with the same clear errors as read_text."""
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; expected a JSON Lines file")
-    try:
-        return path.open(encoding="utf-8", errors="strict")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    return _open(source, "a JSON Lines file")
 
 
 def load_case(source: str | Path, stdin: IO[str] | None = None) -> Any:
