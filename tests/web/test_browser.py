@@ -5,6 +5,7 @@ Each flow keeps a full-page screenshot in ``artifacts/web/`` (kept by CI as test
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -159,22 +160,33 @@ def test_phantom_ct_upload_and_open_a_lesion(page, tmp_path: Path) -> None:  # t
     from hepcal.cli.main import app as cli
     from typer.testing import CliRunner
 
+    # 2 mm voxels: a realistic-looking key image, analysed in seconds (built-in liver, auto phase).
     study = tmp_path / "phantom.nii.gz"
-    result = CliRunner().invoke(cli, ["phantom", "--pattern", "rim", "--out", str(study)])
+    result = CliRunner().invoke(cli, ["phantom", "--pattern", "rim", "--spacing", "2", "--out", str(study)])
     assert result.exit_code == 0, result.output
     page.goto("/ct")
     _shot(page, "ct-upload")
     page.set_input_files("#study", str(study))
     page.get_by_role("button", name="Upload and analyse").click()
     page.wait_for_url("**/ct/*")
-    expect(page.locator("#job-status")).to_have_text("done", timeout=180_000)
+    expect(page.locator("#job-status")).to_have_text(re.compile("^(done|failed)$"), timeout=120_000)
+    failure = page.locator("#job .problems")
+    assert page.locator("#job-status").inner_text() == "done", failure.inner_text() if failure.count() else ""
+    expect(page.locator(".study")).to_contain_text("unenhanced")
+    assert page.locator(".study img.overview").evaluate("img => img.naturalWidth") > 0
     lesions = page.locator(".lesion")
-    expect(lesions.first).to_be_visible()
+    expect(lesions).to_have_count(1)
+    expect(lesions.first).to_contain_text("rim")
+    expect(lesions.first).to_contain_text("Leading:")
     expect(lesions.first.locator("img")).to_have_count(1)
     assert lesions.first.locator("img").evaluate("img => img.naturalWidth") > 0
+    page.evaluate("window.scrollTo(0, 0)")
     _shot(page, "ct-job")
     lesions.first.get_by_role("link", name="Open lesion 1 in the assess page").click()
     page.wait_for_url("**/assess?scan=*")
-    expect(page.locator(".banner")).to_contain_text("Findings extracted from CT")
+    banner = page.locator(".banner")
+    expect(banner).to_contain_text("Findings extracted from CT")
+    assert banner.locator("img").evaluate("img => img.naturalWidth") > 0
+    expect(page.locator('input[name="finding.calcification"][value="rim"]')).to_be_checked()
     expect(page.locator("#result .ddx .dx").first).to_be_visible()
     _shot(page, "assess-from-ct")

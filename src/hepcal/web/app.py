@@ -25,7 +25,7 @@ from hepcal import __version__
 from hepcal.errors import HepcalError, KnowledgeBaseError
 from hepcal.findings import CaseError
 from hepcal.web import api, pages
-from hepcal.web.scans import ScanRunner
+from hepcal.web.scans import Pipeline, ScanRunner
 from hepcal.web.security import AuthRequired, BodyLimit, CsrfFailed, csrf_cookie_middleware
 from hepcal.web.services import Services
 from hepcal.web.settings import Settings
@@ -107,11 +107,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(settings: Settings, *, store: Store | None = None, pipeline: Any = None) -> FastAPI:
+def create_app(settings: Settings, *, store: Store | None = None, pipeline: Pipeline | None = None) -> FastAPI:
     """The app for ``settings``; opens (and migrates) the store unless one is given.
 
-    ``pipeline`` replaces ``hepcal.imaging.pipeline`` (a test seam: anything with
-    ``scan_study`` and ``write_outputs``).
+    ``pipeline`` replaces the CT pipeline (a test seam: ``scan_study`` and ``write_outputs``
+    with the signatures of ``hepcal.imaging.pipeline`` and ``hepcal.imaging.outputs``).
     """
     store = store or open_store(settings.database_url)
     runner = ScanRunner(store, settings.scans_dir, pipeline)

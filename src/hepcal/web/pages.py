@@ -57,14 +57,20 @@ def assess_page(request: Request, case: int | None = Query(None, ge=1, le=MAX_ID
             raise LookupError(f"case {case} not found")
         values, label, source = rec.case, rec.label, {"kind": "case", "id": rec.id}
     elif scan is not None and lesion is not None:
+        from hepcal.web.scans import lesion_case
+
         job = svc.store.get_job(scan)
-        lesions = (job.result or {}).get("lesions", []) if job is not None else []
+        result = (job.result or {}) if job is not None else {}
+        lesions = result.get("lesions") or []
         if job is None or lesion >= len(lesions):
             raise LookupError(f"lesion {lesion} of scan {scan} not found")
-        finding = lesions[lesion].get("finding") or {}
-        values = {"finding": finding} if "finding" not in finding else finding
+        found = lesions[lesion]
+        values = lesion_case(found)
         label = f"CT lesion {lesion + 1}"
-        source = {"kind": "scan", "id": job.id, "lesion": lesion}
+        # What the clinician needs beside the checklist to confirm it: the key image, the
+        # density mimics of this lesion and the study's notes (phase caution, liver source).
+        source = {"kind": "scan", "id": job.id, "lesion": lesion, "key_image": found.get("key_image"),
+                  "cautions": [*(found.get("mimics") or []), *(result.get("notes") or [])]}
     assessment, problems = None, []
     if values:
         try:
