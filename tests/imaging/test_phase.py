@@ -23,3 +23,12 @@ def test_real_portal_venous_study():
 def test_real_unenhanced_study():
     v = read_study(example("ct_small.nii.gz"))
     assert detect_phase(v, load_mask(example("ct_small_labels.nii.gz"), v, label=5)).phase == "unenhanced"
+
+
+@pytest.mark.parametrize("seed", [100, 102, 108])
+@pytest.mark.parametrize("phase", ["unenhanced", "arterial", "portal", "delayed"])
+def test_phase_of_small_phantoms_without_ribs(phase, seed):
+    """3 mm phantoms without ribs (as in the batch tests): vertebral marrow, whose texture a
+    z-median image smooths away, must not be taken for an enhanced aorta."""
+    ph = make_phantom(phase=phase, seed=seed, spacing=(3.0, 3.0, 3.0), fov_mm=(90.0, 210.0, 270.0), ribs=False)
+    assert detect_phase(ph.volume, ph.liver).phase == phase

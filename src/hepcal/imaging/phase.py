@@ -46,12 +46,18 @@ def _largest(mask: np.ndarray) -> np.ndarray:
     return lab == int(np.argmax(sizes))
 
 
-def _aorta_in_image(img: np.ndarray, spacing: np.ndarray) -> float | None:
+def _aorta_in_image(img: np.ndarray, spacing: np.ndarray, slices: np.ndarray | None = None) -> float | None:
     """Blood-pool HU of the aorta in one axial image (a z-median of liver levels), or None.
 
     The vertebral body anchors a search window in front of the spine; the aorta is the best
     circle of 8–14 mm radius there (circular Hough transform on edges) whose inside is
     homogeneous; its blood pool is the median inside 60% of the radius.
+
+    A z-median image smooths away the texture of vertebral marrow, which then looks like an
+    enhanced blood pool (it misread unenhanced phantoms as arterial). So a candidate must also
+    lie in front of the vertebral body's centre, and, on the individual ``slices`` (K, M, N),
+    be homogeneous in every slice and constant along the body axis: the aorta is a tube of
+    blood, while marrow is trabecular in-plane and alternates with discs along the spine.
     """
     from skimage.feature import canny
     from skimage.transform import hough_circle, hough_circle_peaks
@@ -84,7 +90,17 @@ def _aorta_in_image(img: np.ndarray, spacing: np.ndarray) -> float | None:
         return None
     # resample to ~1 mm so that radii are in millimetres
     zoom = (rs, cs)
-    sub1 = ndi.zoom(sub, zoom, order=1) if max(abs(rs - 1), abs(cs - 1)) > 0.05 else sub
+    resample = max(abs(rs - 1), abs(cs - 1)) > 0.05
+    sub1 = ndi.zoom(sub, zoom, order=1) if resample else sub
+    # the vertebral body (the largest dense structure) in the 1 mm window: the aorta lies in front
+    # of its centre (a merged arterial aorta + vertebra has its centre between the two)
+    spine = big[int(np.argmax([areas[b] for b in big]))]
+    dense_row = (float(np.nonzero(lab == spine)[0].mean()) - r_lo) * sub1.shape[0] / sub.shape[0]
+    stack1 = None
+    if slices is not None and len(slices) >= 3:
+        stack = np.clip(slices[:, r_lo:r_hi, c_lo:c_hi].astype(np.float32), -200, 800)
+        stack1 = np.stack([ndi.zoom(s, zoom, order=1) if resample else s for s in stack])
+        stack1 = stack1[:, : sub1.shape[0], : sub1.shape[1]]
     edges = canny(sub1, sigma=2.0, low_threshold=15, high_threshold=40)
     cortex = sub1 > 450
     marrow = ndi.binary_fill_holes(cortex) & ~cortex  # inside a closed cortical ring: vertebra
@@ -94,11 +110,16 @@ def _aorta_in_image(img: np.ndarray, spacing: np.ndarray) -> float | None:
     yy, xx = np.ogrid[: sub1.shape[0], : sub1.shape[1]]
     best: tuple[float, float] | None = None
     for x, y, r in zip(cx, cy, rad):
-        if marrow[y, x]:
-            continue
-        inside = sub1[(yy - y) ** 2 + (xx - x) ** 2 <= (0.6 * r) ** 2]
+        if marrow[y, x] or y > dense_row - 0.5 * r:
+            continue  # inside the vertebra, or not in front of it
+        disc = (yy - y) ** 2 + (xx - x) ** 2 <= (0.6 * r) ** 2
+        inside = sub1[disc]
         if inside.size < 20:
             continue
+        if stack1 is not None and disc.shape == stack1.shape[1:]:
+            per_slice = np.percentile(stack1[:, disc], [25, 50, 75], axis=1)
+            if np.median(per_slice[2] - per_slice[0]) > 60 or np.ptp(per_slice[1]) > 60:
+                continue  # textured in-plane or changing along the body axis: marrow, not blood
         q25, med, q75 = np.percentile(inside, [25, 50, 75])
         if q75 - q25 > 60 or med > 600 or med < -50:
             continue  # not a homogeneous blood pool (bone, fat, bowel gas)
@@ -122,8 +143,8 @@ def find_aorta_hu(volume: Volume, liver: np.ndarray, *, max_slices: int = 9) -> 
         return None
     lo, hi = np.percentile(planes, [20, 80]).astype(int)
     picks = np.unique(np.linspace(lo, hi, min(max_slices, hi - lo + 1)).astype(int))
-    image = np.median(volume.array[picks].astype(np.float32), axis=0)
-    return _aorta_in_image(image, volume.spacing[1:])
+    slices = volume.array[picks].astype(np.float32)
+    return _aorta_in_image(np.median(slices, axis=0), volume.spacing[1:], slices)
 
 
 def detect_phase(volume: Volume, liver: np.ndarray, *, config: ImagingConfig | None = None) -> PhaseEstimate:
