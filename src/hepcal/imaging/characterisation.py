@@ -143,7 +143,14 @@ def characterise(
     origin = np.array([c.start + s.start for c, s in zip(crop, sub)])
     smooth = ndi.gaussian_filter(image.astype(np.float32), cc.smoothing_sigma_mm / sp) if cc.smoothing_sigma_mm > 0 else image.astype(np.float32)
     near_calc = ndi.distance_transform_edt(~calc, sampling=sp)
-    liver_ref = _local_liver_reference(smooth, liv & (near_calc > 10), sp, cc.reference_sigma_mm)
+    # the reference is the liver *around* a lesion: voxels clearly darker than the liver's own
+    # level are the lesion's tissue and must not pull the reference down (a 40 mm mass inside a
+    # 20 mm Gaussian otherwise lowers the reference to within a few HU of itself)
+    ref_sel = liv & (near_calc > 10)
+    if ref_sel.any():
+        ref_sel &= smooth >= float(np.median(smooth[ref_sel])) - cc.hypo_delta_hu
+    liver_ref = _local_liver_reference(smooth, ref_sel, sp, cc.reference_sigma_mm)
+    del ref_sel
     margin = ndi.distance_transform_edt(~liv, sampling=sp) <= cfg.detection.liver_margin_mm
     tissue = margin & (smooth < liver_ref - cc.hypo_delta_hu) & (smooth > cc.fat_floor_hu)
     del liver_ref

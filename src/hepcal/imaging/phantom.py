@@ -29,14 +29,23 @@ PATTERNS: tuple[str, ...] = (
 )
 
 #: Attenuation (HU) of each tissue in each phase: unenhanced, arterial, portal, delayed.
+#: Typical values of the radiology literature, not measurements of one study:
+#: ``solid`` is a hypovascular mass (metastasis, cholangiocarcinoma): hypoattenuating in every
+#: phase, by ~20–25 HU unenhanced and in the arterial and delayed phases and ~40 HU in the
+#: portal phase, when the liver enhances most (an earlier version had it only 12 HU below the
+#: arterial liver, which no hypovascular mass is). ``enhancing`` is a fibrolamellar-carcinoma-like
+#: mass: slightly hypoattenuating unenhanced, brighter than the liver in the arterial phase,
+#: about iso in the portal and delayed phases; its central ``scar`` stays hypoattenuating
+#: except for late, slow enhancement in the delayed phase.
 TISSUE_HU: dict[str, dict[str, float]] = {
     "liver": {"unenhanced": 58, "arterial": 72, "portal": 105, "delayed": 85},
     "vein": {"unenhanced": 45, "arterial": 95, "portal": 170, "delayed": 120},
     "aorta": {"unenhanced": 40, "arterial": 330, "portal": 160, "delayed": 110},
     "spleen": {"unenhanced": 48, "arterial": 120, "portal": 115, "delayed": 90},
-    "solid": {"unenhanced": 32, "arterial": 60, "portal": 70, "delayed": 65},
+    "solid": {"unenhanced": 35, "arterial": 48, "portal": 65, "delayed": 60},
+    "enhancing": {"unenhanced": 46, "arterial": 105, "portal": 98, "delayed": 78},
     "fluid": {"unenhanced": 8, "arterial": 8, "portal": 10, "delayed": 12},
-    "scar": {"unenhanced": 30, "arterial": 38, "portal": 50, "delayed": 70},
+    "scar": {"unenhanced": 30, "arterial": 38, "portal": 50, "delayed": 62},
 }
 FAT, MUSCLE, ABDOMEN, AIR = -100.0, 52.0, 20.0, -1000.0
 #: What each pattern's soft-tissue component is (the truth for ``finding.lesion``).
@@ -131,7 +140,7 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
         L.append(Layer(sphere(c, r), hu["solid"], False, r, c))
         L.append(Layer(ellipsoid(c, (r * 0.22, r * 0.18, r * 0.16), rot), ca, True, r * 0.25, c))
     elif p == "central_scar":
-        L.append(Layer(sphere(c, r), hu["solid"], False, r, c))
+        L.append(Layer(sphere(c, r), hu["enhancing"], False, r, c))
         L.append(Layer(sphere(c, r * 0.3), hu["scar"], False, r * 0.3, c))
         arms = []
         for k in range(5):
