@@ -96,7 +96,13 @@ def _enter_seed_rim_case(page) -> None:  # type: ignore[no-untyped-def]
     _choose(page, "Calcification pattern(s)", "rim")
     _choose(page, "Seen on", "ct")
     page.get_by_label("Number", exact=True).select_option("solitary")
-    _choose(page, "Found incidentally, no liver symptom", "yes")
+    # Wait for the assessment of the complete case: until then the result shown is of a
+    # partial case (the page debounces changes), and a test reading it would be racing.
+    with page.expect_response(lambda r: r.url.endswith("/api/assess") and "incidental" in (r.request.post_data or "")):
+        _choose(page, "Found incidentally, no liver symptom", "yes")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#status")).to_contain_text("Updated:")
 
 
 def test_seed_rim_case_shows_differential_recommendation_and_caution(page) -> None:  # type: ignore[no-untyped-def]
