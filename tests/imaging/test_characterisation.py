@@ -54,3 +54,5 @@ def test_unenhanced_phantoms_regression_floor():
     assert ev.fp_per_study <= 0.5, ev.to_dict()
     right = sum(1 for p in ev.confusion if ev.accuracy(p) == 1.0)
     assert right >= 9, ev.to_dict()
+    # the mass patterns found through the tissue reference of the surrounding liver
+    assert ev.accuracy("amorphous") == ev.accuracy("central") == 1.0, ev.to_dict()
