@@ -127,3 +127,16 @@ def test_pgmpy_computes_the_same_posterior():
     for data in CASES:
         obs = observations(parse_case(data), net)
         np.testing.assert_allclose(posterior(net, [o.row for o in obs]), ref.posterior(obs), atol=1e-9)
+
+
+def test_pgmpy_computes_the_same_information_gain():
+    pytest.importorskip("pgmpy")
+    from hepcal.reasoning.pgmpy_model import PgmpyEngine
+
+    net = network()
+    ref = PgmpyEngine(net)
+    obs = observations(parse_case(CASES[0]), net)
+    ids = ["finding.lesion", "labs.echinococcus_serology_positive", "patient.age_years"]
+    gains = information_gain(net, posterior(net, [o.row for o in obs]))
+    for var_id, g in ref.information_gain(obs, ids).items():
+        assert gains[net.var_index[var_id]] == pytest.approx(g, abs=1e-9)

@@ -47,3 +47,29 @@ class PgmpyEngine:
         q = self.infer.query(["Diagnosis"], evidence=evidence, show_progress=False)
         order = [q.state_names["Diagnosis"].index(i) for i in self.net.ids]
         return np.asarray(q.values, dtype=float)[order]
+
+    def information_gain(self, obs: Sequence[Observation], variable_ids: Sequence[str]) -> dict[str, float]:
+        """EIG (bits) of each variable given the evidence, from pgmpy joint queries P(D, V | e).
+
+        This is what hepcal's next-finding ranking computes; doing it with pgmpy takes one
+        variable-elimination query per candidate variable.
+        """
+        evidence = {f"v{self.net.var_index[o.variable]}": o.state for o in obs}
+        out: dict[str, float] = {}
+        for var_id in variable_ids:
+            name = f"v{self.net.var_index[var_id]}"
+            q = self.infer.query(["Diagnosis", name], evidence=evidence, joint=True, show_progress=False)
+            joint = np.asarray(q.values, dtype=float)
+            if q.variables[0] != "Diagnosis":
+                joint = joint.T
+            p_d = joint.sum(axis=1)
+            p_v = joint.sum(axis=0)
+            h = _entropy(p_d)
+            cond = sum(pv * _entropy(joint[:, j] / pv) for j, pv in enumerate(p_v) if pv > 0)
+            out[var_id] = h - cond
+        return out
+
+
+def _entropy(p: np.ndarray) -> float:
+    nz = p[p > 0]
+    return float(-(nz * np.log2(nz)).sum())
