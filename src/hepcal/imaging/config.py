@@ -97,6 +97,7 @@ class Detection(BaseModel):
     surround_mm: float = Field(gt=0)
     surround_tolerance_mm: float = Field(ge=0)
     min_liver_surround: float = Field(ge=0, le=1)
+    outside_min_peak_hu: float = Field(ge=0)
     basis: str
 
 
