@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
+from hepcal import yamlfile
 
 FieldType = Literal["bool", "enum", "enum_list", "number"]
 
@@ -59,7 +59,7 @@ class Contract:
 @lru_cache(maxsize=1)
 def contract() -> Contract:
     """Load and cache the contract vocabulary shipped with the package."""
-    raw = yaml.safe_load(resources.files("hepcal.findings").joinpath("contract.yaml").read_text("utf-8"))
+    raw = yamlfile.safe_load(resources.files("hepcal.findings").joinpath("contract.yaml").read_text("utf-8"))
     fields: dict[str, FieldSpec] = {}
     sections: dict[str, tuple[str, ...]] = {}
     for section, keys in raw["sections"].items():

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import yaml
 
+from hepcal import yamlfile
 from hepcal.errors import InputError
 from hepcal.findings.model import CaseError, parse_case
 
@@ -26,7 +27,7 @@ def _decode(text: str, where: str) -> Any:
     except json.JSONDecodeError:
         pass
     try:
-        return yaml.safe_load(text)
+        return yamlfile.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

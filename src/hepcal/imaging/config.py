@@ -10,9 +10,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hepcal import yamlfile
 from hepcal.errors import HepcalError
 
 __all__ = ["PHASES", "Phase", "ImagingConfig", "PhaseThreshold", "imaging_config"]
@@ -195,6 +195,6 @@ def imaging_config() -> ImagingConfig:
     """The shipped configuration (validated once, then cached)."""
     text = resources.files("hepcal.imaging").joinpath("thresholds.yaml").read_text(encoding="utf-8")
     try:
-        return ImagingConfig.model_validate(yaml.safe_load(text))
+        return ImagingConfig.model_validate(yamlfile.safe_load(text))
     except ValidationError as exc:
         raise ImagingConfigError(f"hepcal/imaging/thresholds.yaml is invalid:\n{exc}") from None

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 import yaml
+
 from pydantic import BaseModel, ValidationError
 
+from hepcal import yamlfile
 from hepcal.errors import KnowledgeBaseError
 from hepcal.findings.contract import contract
 from hepcal.knowledge.schema import (
@@ -121,7 +123,7 @@ def expand(spec: Likelihood, states: tuple[str, ...]) -> tuple[float, ...]:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise KnowledgeBaseError([f"{path.name}: not valid YAML ({exc})"]) from None
     except OSError as exc:

@@ -6,12 +6,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from hepcal import yamlfile
 
 
 @lru_cache(maxsize=1)
 def codes() -> dict[str, Any]:
-    return yaml.safe_load(resources.files("hepcal.report").joinpath("codes.yaml").read_text("utf-8"))
+    return yamlfile.safe_load(resources.files("hepcal.report").joinpath("codes.yaml").read_text("utf-8"))
 
 
 def system(scheme: str) -> str:

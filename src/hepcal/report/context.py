@@ -15,9 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
-from hepcal import __version__
+from hepcal import __version__, yamlfile
 from hepcal.findings import contract
 from hepcal.knowledge import KnowledgeBase
 from hepcal.report.messages import messages
@@ -29,7 +27,7 @@ _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"
 @lru_cache(maxsize=1)
 def settings() -> dict[str, Any]:
     """Layout choices of the reports (settings.yaml)."""
-    return yaml.safe_load(resources.files("hepcal.report").joinpath("settings.yaml").read_text("utf-8"))
+    return yamlfile.safe_load(resources.files("hepcal.report").joinpath("settings.yaml").read_text("utf-8"))
 
 
 def utc_now() -> datetime:

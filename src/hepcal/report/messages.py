@@ -10,8 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from hepcal import yamlfile
 from hepcal.errors import InputError
 
 DEFAULT_LANGUAGE = "en"
@@ -30,7 +29,7 @@ def messages(lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     if lang not in langs:
         raise InputError(f"no report wording for language {lang!r}; available: {', '.join(langs)}")
     text = resources.files("hepcal.report").joinpath("messages", f"{lang}.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yamlfile.safe_load(text)
 
 
 def missing_keys(reference: dict[str, Any], other: dict[str, Any], prefix: str = "") -> list[str]:
