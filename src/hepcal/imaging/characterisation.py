@@ -10,18 +10,19 @@ distance transforms, skeletonize); the pattern is named by the ordered rules of
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
-from scipy.spatial import ConvexHull, QhullError
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 from skimage.measure import block_reduce, regionprops
 from skimage.morphology import skeletonize
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
-from hepcal.imaging.detection import Detection
+from hepcal.imaging.detection import Detection, liver_distance
+from hepcal.imaging.morphology import ball, closing, coarsen, refine
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern"]
@@ -124,6 +125,14 @@ def characterise(
         From :func:`hepcal.imaging.detection.detect_calcifications`.
     progress : callable, optional
         ``progress(done, total)`` after each lesion.
+
+    Notes
+    -----
+    Foci within ``group_distance_mm`` of each other form a group; each group is analysed in its
+    own neighbourhood (its box grown by :data:`CONTEXT_MM`), where the soft-tissue or fluid
+    component around it is found. Groups that share a tissue component are merged and analysed
+    again. Work and memory therefore grow with the number and size of the lesions, not with the
+    size of the liver: nothing study-sized is allocated here.
     """
     cfg = config or imaging_config()
     cc = cfg.characterisation
@@ -131,76 +140,62 @@ def characterise(
         return []
     sp = volume.spacing
     crop = detection.crop
-    calc_all = detection.labels > 0
-    # work only around the calcifications: their box grown by the largest lesion we describe
-    ctx = [int(np.ceil(40.0 / s)) for s in sp]
-    nz = [np.flatnonzero(calc_all.any(axis=tuple(a for a in range(3) if a != ax))) for ax in range(3)]
-    sub = tuple(slice(max(0, n[0] - c), min(calc_all.shape[ax], n[-1] + c + 1)) for ax, (n, c) in enumerate(zip(nz, ctx)))
-    labels = detection.labels[sub]
-    calc = labels > 0
-    image = volume.array[crop][sub]
-    liv = liver[crop][sub]
-    origin = np.array([c.start + s.start for c, s in zip(crop, sub)])
-    smooth = ndi.gaussian_filter(image.astype(np.float32), cc.smoothing_sigma_mm / sp) if cc.smoothing_sigma_mm > 0 else image.astype(np.float32)
-    near_calc = ndi.distance_transform_edt(~calc, sampling=sp)
-    # the reference is the liver *around* a lesion: voxels clearly darker than the liver's own
-    # level are the lesion's tissue and must not pull the reference down (a 40 mm mass inside a
-    # 20 mm Gaussian otherwise lowers the reference to within a few HU of itself)
-    ref_sel = liv & (near_calc > 10)
-    if ref_sel.any():
-        ref_sel &= smooth >= float(np.median(smooth[ref_sel])) - cc.hypo_delta_hu
-    liver_ref = _local_liver_reference(smooth, ref_sel, sp, cc.reference_sigma_mm)
-    del ref_sel
-    margin = ndi.distance_transform_edt(~liv, sampling=sp) <= cfg.detection.liver_margin_mm
-    tissue = margin & (smooth < liver_ref - cc.hypo_delta_hu) & (smooth > cc.fat_floor_hu)
-    del liver_ref
-    if cc.tissue_opening_mm > 0:
-        tissue = ndi.binary_opening(tissue, _ball(cc.tissue_opening_mm, sp))
-    tissue &= ~calc
-    tlab, nt = ndi.label(tissue)
-    # a lesion's tissue is mostly inside the liver; tissue outside it is fat, bowel or fluid around
-    inside = np.bincount(tlab[liv], minlength=nt + 1) / np.maximum(np.bincount(tlab.ravel(), minlength=nt + 1), 1)
-    touching = np.unique(tlab[(near_calc <= cc.touch_mm) & (tlab > 0)])
-    touching = touching[inside[touching] >= 0.5]
-    tissue = np.isin(tlab, touching)
-    # groups: calcium within group_distance of each other, or sharing a tissue component
-    joined = (near_calc <= cc.group_distance_mm / 2) | ndi.binary_dilation(tissue)
-    glab, ngroups = ndi.label(joined)
-    del joined
-    groups: dict[int, list[int]] = {}
-    for f in detection.foci:
-        sel = labels == f.label
-        if not sel.any():
+    image = volume.array[crop]
+    liv = liver[crop]
+    labels = detection.labels
+    foci = {f.label: f for f in detection.foci}
+    sets = _DisjointSets(foci)
+    for a, b in _near_pairs(detection, sp, cc.group_distance_mm):
+        sets.union(a, b)
+    ctx = np.array([int(np.ceil(CONTEXT_MM / s)) for s in sp])
+    regions: dict[int, _Region] = {}
+    pending = set(sets.roots())
+    while pending:
+        root = sets.find(pending.pop())
+        labs = sets.members(root)
+        region = _analyse_region(labs, foci, labels, image, liv, sp, ctx, cfg)
+        linked = region.linked - set(labs)
+        if linked:  # a tissue component shared with other foci: one lesion, analysed again as one
+            for other in linked:
+                regions.pop(sets.find(other), None)
+                sets.union(root, other)
+            regions.pop(root, None)
+            pending = {sets.find(r) for r in pending} | {sets.find(root)}
             continue
-        g = int(np.bincount(glab[sel]).argmax())
-        groups.setdefault(g, []).append(f.label)
-    # liver depth on a coarse grid (cheap), for location
+        regions[root] = region
+    # liver depth on a coarse grid of the crop (cheap), for location
     factors = tuple(max(1, int(round(3.0 / s))) for s in sp)
-    liv_coarse = block_reduce(liver, factors, np.max) if any(f > 1 for f in factors) else liver
+    liv_coarse = liv[tuple(slice(k // 2, None, k) for k in factors)]  # block centres
     depth_coarse = ndi.distance_transform_edt(liv_coarse, sampling=sp * np.array(factors))
     max_depth = float(depth_coarse.max()) or 1.0
+    crop_start = np.array([c.start for c in crop])
 
     def depth_at(idx_vol: np.ndarray) -> np.ndarray:
-        q = np.clip((idx_vol // np.array(factors)).astype(int), 0, np.array(depth_coarse.shape) - 1)
+        q = np.clip(np.round((idx_vol - crop_start - np.array(factors) // 2) / np.array(factors)).astype(int), 0, np.array(depth_coarse.shape) - 1)
         return depth_coarse[q[:, 0], q[:, 1], q[:, 2]]
 
-    foci_by_label = {f.label: f for f in detection.foci}
     # diffuse: many small tissue-less groups scattered through the liver become one finding
-    bare = []
-    for g, labs in groups.items():
-        if not np.any(tissue[glab == g]) and max(_focus_size(labels, l, sp) for l in labs) <= cc.diffuse_max_focus_mm:
-            bare.append(g)
-    diffuse_groups = set(bare) if len(bare) >= cc.diffuse_min_foci else set()
-    items: list[tuple[list[int], bool]] = []
-    if diffuse_groups:
-        items.append(([l for g in diffuse_groups for l in groups[g]], True))
-    items += [(labs, False) for g, labs in groups.items() if g not in diffuse_groups]
+    bare = [r for r, reg in regions.items() if not reg.tissue.any() and max(_focus_size(labels, l, foci[l], sp) for l in sets.members(r)) <= cc.diffuse_max_focus_mm]
+    diffuse_roots = set(bare) if len(bare) >= cc.diffuse_min_foci else set()
+    items: list[tuple[list[int], _Region | None]] = []
+    if diffuse_roots:
+        items.append(([l for r in sorted(diffuse_roots) for l in sets.members(r)], None))
+    items += [(sets.members(r), regions[r]) for r in sorted(regions) if r not in diffuse_roots]
 
     lesions: list[Lesion] = []
-    for n, (labs, diffuse) in enumerate(items, start=1):
-        gmask = np.isin(labels, labs)
-        gtissue = tissue & (np.isin(glab, [int(np.bincount(glab[labels == l]).argmax()) for l in labs]) if not diffuse else False)
-        lesions.append(_describe(n, labs, gmask, gtissue, image, smooth, sp, origin, volume, depth_at, max_depth, diffuse, foci_by_label, cfg))
+    for n, (labs, region) in enumerate(items, start=1):
+        if region is None:  # the diffuse finding: the box of all its foci, no tissue
+            sub = _union_box([foci[l].box for l in labs], labels.shape, pad=1)
+            gmask = np.isin(labels[sub], labs)
+            gtissue = np.zeros_like(gmask)
+            smooth = None
+        else:
+            sub = region.sub
+            gmask = np.isin(region.labels, labs)
+            gtissue = region.tissue
+            smooth = region.smooth
+        origin = crop_start + np.array([s.start for s in sub])
+        lesions.append(_describe(n, labs, gmask, gtissue, smooth, sp, origin, volume, depth_at, max_depth, region is None, foci, cfg))
         if progress is not None:
             progress(n, len(items))
     # count: the number of calcified lesions, or of foci for clusters of bare foci
@@ -210,6 +205,143 @@ def characterise(
         else:
             les.finding["count"] = _count_word(len(lesions), cc)
     return lesions
+
+
+#: How far around a group of foci its lesion is looked for (mm): room for the soft-tissue or
+#: fluid component of a large lesion and for the liver around it that serves as reference.
+CONTEXT_MM = 40.0
+
+
+@dataclass
+class _Region:
+    """The neighbourhood of one group of foci and what was found there (crop indices)."""
+
+    sub: tuple[slice, slice, slice]
+    labels: np.ndarray  # detection labels
+    smooth: np.ndarray  # float32 HU, smoothed
+    tissue: np.ndarray  # bool: the group's soft-tissue or fluid component
+    linked: set[int]  # focus labels joined to the group (by distance or by shared tissue)
+
+
+class _DisjointSets:
+    """Union-find over focus labels (groups of foci that form one lesion)."""
+
+    def __init__(self, items: Iterable[int]) -> None:
+        self._parent = {i: i for i in items}
+
+    def find(self, i: int) -> int:
+        while self._parent[i] != i:
+            self._parent[i] = self._parent[self._parent[i]]
+            i = self._parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
+
+    def roots(self) -> list[int]:
+        return sorted({self.find(i) for i in self._parent})
+
+    def members(self, root: int) -> list[int]:
+        return sorted(i for i in self._parent if self.find(i) == root)
+
+
+def _near_pairs(detection: Detection, sp: np.ndarray, distance_mm: float) -> list[tuple[int, int]]:
+    """Pairs of foci whose calcium comes within ``distance_mm`` of each other.
+
+    Boxes screen the pairs; a k-d tree of one focus's voxels gives the exact gap for the rest.
+    """
+    foci = detection.foci
+    if len(foci) < 2:
+        return []
+    lo = np.array([[s.start for s in f.box] for f in foci]) * sp
+    hi = np.array([[s.stop - 1 for s in f.box] for f in foci]) * sp
+    gap = np.maximum(0.0, np.maximum(lo[:, None] - hi[None], lo[None] - hi[:, None]))
+    close = np.sqrt((gap**2).sum(-1)) <= distance_mm
+    pts: dict[int, np.ndarray] = {}
+    trees: dict[int, cKDTree] = {}
+
+    def points(k: int) -> np.ndarray:
+        if k not in pts:
+            f = foci[k]
+            pts[k] = (np.argwhere(detection.labels[f.box] == f.label) + [s.start for s in f.box]) * sp
+        return pts[k]
+
+    pairs = []
+    for i, j in zip(*np.nonzero(np.triu(close, 1))):
+        if i not in trees:
+            trees[i] = cKDTree(points(i))
+        d, _ = trees[i].query(points(j), distance_upper_bound=distance_mm)
+        if np.isfinite(d).any():
+            pairs.append((foci[i].label, foci[j].label))
+    return pairs
+
+
+def _union_box(boxes: Iterable[tuple[slice, ...]], shape: tuple[int, ...], pad: Sequence[int] | int = 0) -> tuple[slice, slice, slice]:
+    boxes = list(boxes)
+    pads = [pad] * 3 if isinstance(pad, int) else list(pad)
+    return tuple(  # type: ignore[return-value]
+        slice(max(0, min(b[ax].start for b in boxes) - pads[ax]), min(shape[ax], max(b[ax].stop for b in boxes) + pads[ax]))
+        for ax in range(3)
+    )
+
+
+def _analyse_region(
+    labs: list[int], foci: dict, labels_crop: np.ndarray, image_crop: np.ndarray, liv_crop: np.ndarray, sp: np.ndarray, ctx: np.ndarray, cfg: ImagingConfig
+) -> _Region:
+    """Find the soft-tissue or fluid component of the group ``labs`` in its neighbourhood.
+
+    The search runs on a working grid of about ``working_grid_mm`` (block means of the HU,
+    blocks of whole voxels): a soft-tissue or fluid component is a smooth, centimetre-sized
+    thing, and a fixed grid makes the result (and the cost) the same for a 0.7 mm and a 1.5 mm
+    study. The component is brought back to the study's grid for the shape measures.
+    """
+    cc = cfg.characterisation
+    sub = _union_box([foci[l].box for l in labs], labels_crop.shape, pad=[int(c) for c in ctx])
+    labels_full = labels_crop[sub]
+    f = tuple(max(1, int(cc.working_grid_mm / s + 1e-9)) for s in sp)
+    wsp = sp * np.array(f)
+    image = coarsen(image_crop[sub], f, "mean", np.float32)
+    labels = coarsen(labels_full, f, "max", labels_full.dtype)
+    liv = coarsen(liv_crop[sub], f, "mean", np.float32) >= 0.5
+    calc = labels > 0
+    smooth = ndi.gaussian_filter(image, cc.smoothing_sigma_mm / wsp) if cc.smoothing_sigma_mm > 0 else image
+    near_calc = ndi.distance_transform_edt(~calc, sampling=wsp)
+    # the reference is the liver *around* a lesion: voxels clearly darker than the liver's own
+    # level are the lesion's tissue and must not pull the reference down (a 40 mm mass inside a
+    # 20 mm Gaussian otherwise lowers the reference to within a few HU of itself)
+    ref_sel = liv & (near_calc > 10)
+    if ref_sel.any():
+        ref_sel &= smooth >= float(np.median(smooth[ref_sel])) - cc.hypo_delta_hu
+    liver_ref = _local_liver_reference(smooth, ref_sel, wsp, cc.reference_sigma_mm)
+    del ref_sel
+    tissue = (smooth < liver_ref - cc.hypo_delta_hu) & (smooth > cc.fat_floor_hu)
+    del liver_ref
+    outside = np.nonzero(tissue & ~liv)  # only the liver and its margin can hold a lesion's tissue
+    if outside[0].size:
+        far = liver_distance(liv, wsp, outside) > cfg.detection.liver_margin_mm
+        tissue[tuple(o[far] for o in outside)] = False
+    if cc.tissue_opening_mm > 0:
+        tissue = ndi.binary_opening(tissue, ball(cc.tissue_opening_mm, wsp))
+    tissue &= ~calc
+    tlab, nt = ndi.label(tissue)
+    # a lesion's tissue is mostly inside the liver; tissue outside it is fat, bowel or fluid around
+    inside = np.bincount(tlab[liv], minlength=nt + 1) / np.maximum(np.bincount(tlab.ravel(), minlength=nt + 1), 1)
+    touching = np.unique(tlab[(near_calc <= cc.touch_mm) & (tlab > 0)])
+    touching = touching[inside[touching] >= 0.5]
+    tissue = np.isin(tlab, touching)
+    del tlab
+    # the group: calcium within group_distance of each other, or sharing a tissue component
+    joined = (near_calc <= cc.group_distance_mm / 2) | ndi.binary_dilation(tissue)
+    glab, _ = ndi.label(joined)
+    del joined
+    own = sorted({int(np.bincount(glab[labels == l]).argmax()) for l in labs if np.any(labels == l)})
+    mine = np.isin(glab, own)
+    linked = {int(v) for v in np.unique(labels[mine & calc])}
+    shape = labels_full.shape
+    tissue = refine(tissue & mine, f, shape) & (labels_full == 0)
+    return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked)
 
 
 def _local_liver_reference(smooth: np.ndarray, sel: np.ndarray, sp: np.ndarray, sigma_mm: float) -> np.ndarray:
@@ -232,14 +364,8 @@ def _local_liver_reference(smooth: np.ndarray, sel: np.ndarray, sp: np.ndarray, 
     return ref[: smooth.shape[0], : smooth.shape[1], : smooth.shape[2]]
 
 
-def _ball(radius_mm: float, spacing: np.ndarray) -> np.ndarray:
-    half = [int(np.floor(radius_mm / s)) for s in spacing]
-    grid = np.ogrid[tuple(slice(-h, h + 1) for h in half)]
-    return np.asarray(sum((g * s / radius_mm) ** 2 for g, s in zip(grid, spacing)) <= 1.0)
-
-
-def _focus_size(labels: np.ndarray, label: int, sp: np.ndarray) -> float:
-    sel = labels == label
+def _focus_size(labels: np.ndarray, label: int, focus: Any, sp: np.ndarray) -> float:
+    sel = labels[focus.box] == label
     return _diameter(sel, sp) if sel.any() else 0.0
 
 
@@ -265,9 +391,8 @@ def _describe(
     index: int,
     labs: list[int],
     gmask: np.ndarray,
-    gtissue: np.ndarray | bool,
-    image: np.ndarray,
-    smooth: np.ndarray,
+    gtissue: np.ndarray,
+    smooth: np.ndarray | None,
     sp: np.ndarray,
     origin: np.ndarray,
     volume: Volume,
@@ -278,23 +403,21 @@ def _describe(
     cfg: ImagingConfig,
 ) -> Lesion:
     cc = cfg.characterisation
-    tissue_full = gtissue if isinstance(gtissue, np.ndarray) else np.zeros_like(gmask)
-    box = _bbox(gmask | tissue_full, pad=3)
+    box = _bbox(gmask | gtissue, pad=3)
     calc = gmask[box]
-    tis = tissue_full[box]
-    sm = smooth[box]
+    tis = gtissue[box]
     vox = volume.voxel_volume_mm3
     calc_vol = float(calc.sum() * vox)
     tis_vol = float(tis.sum() * vox)
     kind = "none"
-    if not diffuse and tis_vol >= cc.min_tissue_volume_mm3 and tis_vol >= cc.min_tissue_to_calcium * calc_vol:
-        fluid = float(np.mean(sm[tis] <= cc.fluid_max_hu))
+    if smooth is not None and not diffuse and tis_vol >= cc.min_tissue_volume_mm3 and tis_vol >= cc.min_tissue_to_calcium * calc_vol:
+        fluid = float(np.mean(smooth[box][tis] <= cc.fluid_max_hu))
         lo, hi = cc.mixed_fluid_fraction
         kind = "cystic" if fluid >= hi else "solid" if fluid <= lo else "mixed"
     else:
         tis = np.zeros_like(tis)
     # the bright halo of the calcium separates it from the tissue: close the gap before filling
-    lesion_mask = ndi.binary_fill_holes(ndi.binary_closing(np.pad(calc | tis, 3), _ball(3.0, sp))[3:-3, 3:-3, 3:-3]) | calc if kind != "none" else calc
+    lesion_mask = ndi.binary_fill_holes(closing(calc | tis, 3.0, sp)) | calc if kind != "none" else calc
     # shape of the calcium
     flab, nfoci = ndi.label(calc, structure=np.ones((3, 3, 3), bool))
     props = regionprops(flab, spacing=tuple(sp))

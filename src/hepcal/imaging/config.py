@@ -103,6 +103,7 @@ class Detection(BaseModel):
 
 class Characterisation(BaseModel):
     model_config = _FROZEN
+    working_grid_mm: float = Field(gt=0)
     smoothing_sigma_mm: float = Field(ge=0)
     hypo_delta_hu: float = Field(gt=0)
     reference_sigma_mm: float = Field(gt=0)

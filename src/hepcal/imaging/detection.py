@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.ndimage as ndi
-from skimage.measure import block_reduce
 
 from hepcal.errors import InputError
 from hepcal.imaging.config import PHASES, ImagingConfig, imaging_config
+from hepcal.imaging.morphology import ball, coarsen
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Detection", "Focus", "Threshold", "detect_calcifications", "liver_box", "liver_distance", "phase_threshold"]
@@ -146,8 +146,8 @@ def detect_calcifications(
     st = _component_stats(labels, n, image, liv, sp, det.liver_margin_mm)
     vox_mm3 = volume.voxel_volume_mm3
     boxes = ndi.find_objects(labels)
-    ring_fp = _ball(det.surround_mm, sp)
-    near_fp = _ball(det.surround_tolerance_mm, sp)
+    ring_fp = ball(det.surround_mm, sp)
+    near_fp = ball(det.surround_tolerance_mm, sp)
     pad = [int(np.ceil((det.surround_mm + det.surround_tolerance_mm) / s)) + 1 for s in sp]
     keep = np.zeros(n + 1, dtype=np.int32)
     for lab in np.flatnonzero(st.inside > 0):  # components nowhere near the liver are not reported
@@ -193,7 +193,7 @@ class _Stats:
 
 def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, liv: np.ndarray, sp: np.ndarray, margin_mm: float) -> _Stats:
     """Per-component size, peak, mean, centroid and liver distance, in one pass over dense voxels."""
-    coords = np.nonzero(labels)
+    coords = np.unravel_index(np.flatnonzero(labels), labels.shape)
     lab = labels[coords]
     vals = image[coords]
     nvox = np.bincount(lab, minlength=n + 1)
@@ -221,18 +221,12 @@ def liver_distance(liv: np.ndarray, spacing: np.ndarray, points: tuple[np.ndarra
     f = np.array([max(1, int(round(grid_mm / s))) for s in spacing])
     if np.all(f == 1):
         return ndi.distance_transform_edt(~liv, sampling=spacing)[points]
-    coarse = block_reduce(liv, tuple(f), np.mean) >= 0.5
+    coarse = coarsen(liv, tuple(int(k) for k in f), "mean", np.float32) >= 0.5
     d = ndi.distance_transform_edt(~coarse, sampling=spacing * f)
     at = [(p - (k - 1) / 2) / k for p, k in zip(points, f)]
     out = ndi.map_coordinates(d, at, order=1, mode="nearest")
     out[liv[points]] = 0.0
     return out
-
-
-def _ball(radius_mm: float, spacing: np.ndarray) -> np.ndarray:
-    half = [int(np.floor(radius_mm / s)) for s in spacing]
-    grid = np.ogrid[tuple(slice(-h, h + 1) for h in half)]
-    return np.asarray(sum((g * s / radius_mm) ** 2 for g, s in zip(grid, spacing)) <= 1.0)
 
 
 def _surround(

@@ -13,7 +13,7 @@ from hepcal.imaging.characterisation import Lesion
 from hepcal.imaging.phantom import PATTERNS, LesionSpec, TruthLesion, make_phantom
 from hepcal.imaging.pipeline import ScanResult, scan_volume
 
-__all__ = ["Evaluation", "evaluate_phantoms", "score_scan"]
+__all__ = ["Evaluation", "evaluate_phantoms", "score_lesions", "score_scan"]
 
 
 @dataclass
@@ -69,11 +69,16 @@ def _lesion_mask(les: Lesion, shape: tuple[int, ...]) -> np.ndarray:
 
 def score_scan(result: ScanResult, calcium: np.ndarray, truth: Sequence[TruthLesion]) -> Evaluation:
     """Compare one scan with its truth labels (calcium: k = truth lesion k)."""
+    return score_lesions(result.lesions, calcium, truth)
+
+
+def score_lesions(lesions: Sequence[Lesion], calcium: np.ndarray, truth: Sequence[TruthLesion]) -> Evaluation:
+    """Compare the lesions found in one study with its truth labels (calcium: k = truth lesion k)."""
     ev = Evaluation(studies=1)
-    shape = result.volume.shape
+    shape = calcium.shape
     found = np.zeros(shape, bool)
     masks = []
-    for les in result.lesions:
+    for les in lesions:
         m = _lesion_mask(les, shape)
         masks.append(m)
         found |= m
@@ -91,7 +96,7 @@ def score_scan(result: ScanResult, calcium: np.ndarray, truth: Sequence[TruthLes
             ev.missed_lesions.append(t.pattern)
             predicted = "missed"
         else:
-            predicted = result.lesions[int(np.argmax(overlaps))].pattern
+            predicted = lesions[int(np.argmax(overlaps))].pattern
         ev.confusion.setdefault(t.pattern, {}).setdefault(predicted, 0)
         ev.confusion[t.pattern][predicted] += 1
     for m in masks:

@@ -34,6 +34,7 @@ from skimage.measure import block_reduce
 
 from hepcal.errors import InputError
 from hepcal.imaging.config import LiverSegmentation, imaging_config
+from hepcal.imaging.morphology import ball
 from hepcal.imaging.reading import is_nifti
 from hepcal.imaging.resample import MaskGeometryError, resample_labels
 from hepcal.imaging.volume import Volume, ras_to_lps
@@ -79,15 +80,6 @@ class LiverSegmenter(Protocol):
     name: str
 
     def segment(self, volume: Volume) -> np.ndarray: ...
-
-
-def ball(radius_mm: float, spacing: np.ndarray | tuple[float, ...]) -> np.ndarray:
-    """An ellipsoidal footprint of ``radius_mm`` in millimetres on an anisotropic grid."""
-    sp = np.asarray(spacing, dtype=float)
-    half = [int(np.floor(radius_mm / s)) for s in sp]
-    grid = np.ogrid[tuple(slice(-h, h + 1) for h in half)]
-    dist = sum((g * s / max(radius_mm, 1e-9)) ** 2 for g, s in zip(grid, sp))
-    return np.asarray(dist <= 1.0)
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
