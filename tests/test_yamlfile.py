@@ -26,3 +26,16 @@ def test_same_data_as_the_pure_python_loader() -> None:
 def test_refuses_python_objects() -> None:
     with pytest.raises(yaml.YAMLError):
         yamlfile.safe_load("!!python/object/apply:os.system ['true']")
+
+
+def test_repeated_keys_are_refused_only_when_asked() -> None:
+    text = "a: 1\nb:\n  c: 2\n  c: 3\n"
+    assert yamlfile.safe_load(text) == {"a": 1, "b": {"c": 3}}
+    with pytest.raises(yamlfile.DuplicateKeyError) as info:
+        yamlfile.safe_load(text, unique_keys=True)
+    assert info.value.key == "c" and info.value.problem_mark.line == 3
+
+
+def test_merge_keys_are_not_repeats() -> None:
+    text = "base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 3\n"
+    assert yamlfile.safe_load(text, unique_keys=True)["d"] == {"x": 3, "y": 2}

@@ -51,6 +51,14 @@ def test_bad_case_exit_2_message_on_stderr_nothing_on_stdout(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_repeated_key_exit_2_without_traceback(tmp_path):
+    bad = tmp_path / "dup.yaml"
+    bad.write_text("finding:\n  count: solitary\n  count: few\n")
+    r = run("assess", str(bad), "--format", "json")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "'count' is given twice" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_missing_file_is_a_clear_error():
     r = run("assess", "does-not-exist.yaml")
     assert r.exit_code == 2 and "no such file" in r.stderr and r.stdout == ""

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from hepcal.errors import InputError
 from hepcal.findings import CaseError, contract, json_schema, parse_case
 from hepcal.findings.io import iter_cases, load_case
 
@@ -69,9 +70,32 @@ def test_load_case_reads_json_and_yaml(tmp_path, rim_case):
 def test_load_case_clear_errors(tmp_path, content):
     p = tmp_path / "bad.yaml"
     p.write_bytes(content.encode("latin-1"))
-    with pytest.raises(Exception) as info:
+    with pytest.raises(InputError) as info:
         load_case(p)
     assert "bad.yaml" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("dup.yaml", "finding:\n  count: solitary\n  lesion: none\n  count: few\n", "'count' is given twice in one mapping (line 4)"),
+        ("dup.yaml", "finding: {count: few}\nfinding: {lesion: none}\n", "'finding' is given twice"),
+        ("dup.json", '{"finding": {"count": "few", "count": "solitary"}}', "'count' is given twice"),
+    ],
+)
+def test_a_repeated_key_is_an_error_not_a_silent_overwrite(tmp_path, name, content, fragment):
+    p = tmp_path / name
+    p.write_text(content)
+    with pytest.raises(InputError) as info:
+        load_case(p)
+    assert name in str(info.value) and fragment in str(info.value)
+
+
+def test_jsonl_line_with_a_repeated_key_is_reported_with_its_number():
+    lines = ['{"finding": {"count": "few"}}', '{"finding": {"count": "few", "count": "solitary"}}']
+    got = list(iter_cases(lines, "x.jsonl"))
+    assert got[0].error is None
+    assert "x.jsonl:2" in str(got[1].error) and "'count' is given twice" in str(got[1].error)
 
 
 def test_jsonl_reports_bad_line_numbers_and_keeps_good_ones():

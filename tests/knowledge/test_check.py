@@ -98,3 +98,13 @@ def test_policy_thresholds_are_sourced_and_in_range():
                  "avoid_puncture_probability", "same_management_probability"):
         t = getattr(pol, name)
         assert 0 < t.value < 1 and (t.src or t.estimate)
+
+
+def test_a_number_given_twice_in_a_diagnosis_file_is_refused(kb_copy):
+    path = kb_copy / "diagnoses" / "granuloma.yaml"
+    text = path.read_text()
+    assert "\nlikelihoods:\n" in text
+    path.write_text(text.replace("\nlikelihoods:\n", "\nlikelihoods:\n  finding.calcification.rim: {p: 0.5, estimate: true}\n", 1))
+    with pytest.raises(KnowledgeBaseError) as info:
+        load(kb_copy)
+    assert any("granuloma.yaml" in p and "appears twice" in p for p in info.value.problems), info.value.problems

@@ -44,6 +44,12 @@ def test_body_that_is_not_json_is_422(client: TestClient) -> None:
     assert r.status_code == 422 and "JSON" in r.json()["error"]
 
 
+def test_body_with_a_repeated_key_is_422_naming_it(client: TestClient) -> None:
+    body = b'{"finding": {"count": "solitary", "count": "few"}}'
+    r = client.post("/api/assess", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "'count' is given twice" in r.json()["error"]
+
+
 def test_case_store_round_trip(client: TestClient, rim_case: dict) -> None:
     r = client.post("/api/cases", json={"case": rim_case, "label": "rim case A"})
     assert r.status_code == 201

@@ -20,14 +20,56 @@ from hepcal.errors import InputError
 from hepcal.findings.model import CaseError, parse_case
 
 
-def _decode(text: str, where: str) -> Any:
-    """JSON first (strict), then YAML, so both formats work whatever the file is called."""
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON object hook: a key given twice is an error, not silently the last value."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
+def _loads_json(text: str | bytes) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_pairs)
+
+
+def _repeated(where: str, key: object, at: str = "") -> InputError:
+    return InputError(f"{where}: key {key!r} is given twice in one mapping{at}; give each key once")
+
+
+def loads_json(text: str | bytes, where: str) -> Any:
+    """``json.loads`` that refuses a key given twice in one object (an InputError naming it).
+
+    Malformed JSON still raises ``json.JSONDecodeError`` for the caller to word.
+    """
     try:
-        return json.loads(text)
+        return _loads_json(text)
+    except _RepeatedKey as exc:
+        raise _repeated(where, exc.key) from None
+
+
+def _decode(text: str, where: str) -> Any:
+    """JSON first (strict), then YAML, so both formats work whatever the file is called.
+
+    A key repeated in one mapping is an error in both (neither format forbids it, and the last
+    value would silently win).
+    """
+    try:
+        return loads_json(text, where)
     except json.JSONDecodeError:
         pass
     try:
-        return yamlfile.safe_load(text)
+        return yamlfile.safe_load(text, unique_keys=True)
+    except yamlfile.DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        raise _repeated(where, exc.key, f" (line {mark.line + 1})" if mark else "") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -108,7 +150,9 @@ def iter_jsonl(lines: IO[str] | list[str], where: str) -> Iterator[Line]:
         if not raw.strip():
             continue
         try:
-            yield Line(number, record=json.loads(raw))
+            yield Line(number, record=_loads_json(raw))
+        except _RepeatedKey as exc:
+            yield Line(number, error=_repeated(f"{where}:{number}", exc.key))
         except json.JSONDecodeError as exc:
             yield Line(number, error=InputError(f"{where}:{number}: not valid JSON ({exc.msg} at column {exc.colno})"))
 

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from hepcal import __version__
 from hepcal.errors import InputError
 from hepcal.findings import json_schema
+from hepcal.findings.io import loads_json
 from hepcal.web.deps import services, current_user, writer
 from hepcal.web.scans import imaging_available
 from hepcal.web.services import Services, record_full, record_jsonl, record_summary
@@ -63,7 +64,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def _json(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw)
+        return loads_json(raw, "the request body")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError("the request body is not valid JSON; expected a case as a JSON object") from None
 
