@@ -100,6 +100,13 @@ def test_policy_thresholds_are_sourced_and_in_range():
         assert 0 < t.value < 1 and (t.src or t.estimate)
 
 
+def test_policy_work_up_actions_must_be_contract_actions(kb_copy):
+    _edit(kb_copy / "policy.yaml", lambda d: d.__setitem__("malignancy_work_up_actions", ["biopsy", "wait_and_see"]))
+    with pytest.raises(KnowledgeBaseError) as info:
+        load(kb_copy)
+    assert any("malignancy_work_up_actions" in p and "wait_and_see" in p for p in info.value.problems), info.value.problems
+
+
 def test_a_number_given_twice_in_a_diagnosis_file_is_refused(kb_copy):
     path = kb_copy / "diagnoses" / "granuloma.yaml"
     text = path.read_text()

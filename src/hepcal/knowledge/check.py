@@ -117,6 +117,9 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
                 problems.append(f"{where}: incomplete: {var.id} must be stated by the diagnosis itself (core pattern variable)")
 
     pol = kb.policy
+    for action in pol.malignancy_work_up_actions:
+        if action not in c.actions:
+            problems.append(f"policy.yaml: malignancy_work_up_actions: {action!r}; allowed: {', '.join(c.actions)}")
     for name in ("confident_probability", "malignancy_not_excluded", "malignancy_negligible", "same_management_probability", "caution_probability", "avoid_puncture_probability"):
         item = getattr(pol, name)
         _sources(f"policy.yaml: {name}", item, refs, problems)

@@ -65,6 +65,15 @@ def recommend(net: Network, post: np.ndarray, malignancy: float) -> Recommendati
     key = "malignancy_not_excluded" if malignancy >= pol.malignancy_not_excluded.value else "malignancy_low"
     reasons.append(t[key].format(malignancy=malignancy))
 
+    if action not in pol.malignancy_work_up_actions:
+        # Malignancy the chosen management does not address: that of the diagnoses whose own
+        # management is another action (a treated tumour followed by imaging addresses itself).
+        elsewhere = np.array([d.management.action != action for d in kb.diagnoses])
+        unaddressed = float(post[elsewhere] @ net.malignant[elsewhere])
+        if unaddressed >= pol.malignancy_not_excluded.value:
+            reasons.append(t["malignancy_work_up"].format(malignancy=unaddressed, action_words=t[f"actions.{action}"]))
+            action, rule = "biopsy", "malignancy_not_excluded"
+
     if action == "biopsy":
         avoid = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "avoid"]
         if avoid and post[avoid].sum() >= pol.avoid_puncture_probability.value:
