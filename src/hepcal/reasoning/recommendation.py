@@ -65,9 +65,10 @@ def recommend(net: Network, post: np.ndarray, malignancy: float) -> Recommendati
     key = "malignancy_not_excluded" if malignancy >= pol.malignancy_not_excluded.value else "malignancy_low"
     reasons.append(t[key].format(malignancy=malignancy))
 
-    if action not in pol.malignancy_work_up_actions:
+    if action not in pol.malignancy_work_up_actions and malignancy >= pol.malignancy_not_excluded.value:
         # Malignancy the chosen management does not address: that of the diagnoses whose own
         # management is another action (a treated tumour followed by imaging addresses itself).
+        # It is part of P(malignant), so it is only weighed when P(malignant) reaches the level.
         elsewhere = np.array([d.management.action != action for d in kb.diagnoses])
         unaddressed = float(post[elsewhere] @ net.malignant[elsewhere])
         if unaddressed >= pol.malignancy_not_excluded.value:
