@@ -9,7 +9,6 @@ distance transforms, skeletonize); the pattern is named by the ordered rules of
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from skimage.morphology import skeletonize
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
 from hepcal.imaging.detection import Detection, liver_distance
-from hepcal.imaging.morphology import ball, closing, coarsen, refine
+from hepcal.imaging.morphology import ball, closing, coarsen, distance_to, refine, solidity
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern"]
@@ -212,6 +211,15 @@ def characterise(
 CONTEXT_MM = 40.0
 
 
+#: Grid (mm) of the liver distance that bounds a lesion's tissue to the liver margin: a few mm
+#: on a 10 mm margin do not change which tissue belongs to a lesion, and the coarse grid is cheap.
+MARGIN_GRID_MM = 4.0
+
+#: Liver voxels closer than this to calcium are not used as the liver's reference attenuation
+#: (partial volume and blur of the calcium brighten them).
+REFERENCE_GAP_MM = 10.0
+
+
 @dataclass
 class _Region:
     """The neighbourhood of one group of foci and what was found there (crop indices)."""
@@ -306,12 +314,12 @@ def _analyse_region(
     labels = coarsen(labels_full, f, "max", labels_full.dtype)
     liv = coarsen(liv_crop[sub], f, "mean", np.float32) >= 0.5
     calc = labels > 0
-    smooth = ndi.gaussian_filter(image, cc.smoothing_sigma_mm / wsp) if cc.smoothing_sigma_mm > 0 else image
-    near_calc = ndi.distance_transform_edt(~calc, sampling=wsp)
+    smooth = _smooth_without(image, ndi.binary_dilation(calc), cc.smoothing_sigma_mm / wsp) if cc.smoothing_sigma_mm > 0 else image
+    near_calc = distance_to(calc, wsp, max(REFERENCE_GAP_MM, cc.touch_mm, cc.group_distance_mm / 2))
     # the reference is the liver *around* a lesion: voxels clearly darker than the liver's own
     # level are the lesion's tissue and must not pull the reference down (a 40 mm mass inside a
     # 20 mm Gaussian otherwise lowers the reference to within a few HU of itself)
-    ref_sel = liv & (near_calc > 10)
+    ref_sel = liv & (near_calc > REFERENCE_GAP_MM)
     if ref_sel.any():
         ref_sel &= smooth >= float(np.median(smooth[ref_sel])) - cc.hypo_delta_hu
     liver_ref = _local_liver_reference(smooth, ref_sel, wsp, cc.reference_sigma_mm)
@@ -320,7 +328,7 @@ def _analyse_region(
     del liver_ref
     outside = np.nonzero(tissue & ~liv)  # only the liver and its margin can hold a lesion's tissue
     if outside[0].size:
-        far = liver_distance(liv, wsp, outside) > cfg.detection.liver_margin_mm
+        far = liver_distance(liv, wsp, outside, grid_mm=MARGIN_GRID_MM) > cfg.detection.liver_margin_mm
         tissue[tuple(o[far] for o in outside)] = False
     if cc.tissue_opening_mm > 0:
         tissue = ndi.binary_opening(tissue, ball(cc.tissue_opening_mm, wsp))
@@ -342,6 +350,26 @@ def _analyse_region(
     shape = labels_full.shape
     tissue = refine(tissue & mine, f, shape) & (labels_full == 0)
     return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked)
+
+
+def _smooth_without(image: np.ndarray, exclude: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Gaussian smoothing that leaves out the ``exclude`` voxels (normalised convolution).
+
+    Calcium is hundreds of HU above everything around it: smoothed with the rest it would
+    brighten the tissue it sits in (a scar, a small cystic space) above the liver's level, and
+    that tissue would no longer be found. The excluded voxels themselves keep the plain smoothed
+    value.
+    """
+    if not exclude.any():
+        return ndi.gaussian_filter(image, sigma)
+    keep = (~exclude).astype(np.float32)
+    weight = ndi.gaussian_filter(keep, sigma)
+    out = ndi.gaussian_filter(image * keep, sigma)
+    ok = weight > 0.05
+    out[ok] /= weight[ok]
+    out[~ok] = ndi.gaussian_filter(image, sigma)[~ok]
+    out[exclude] = ndi.gaussian_filter(image, sigma)[exclude]
+    return out
 
 
 def _local_liver_reference(smooth: np.ndarray, sel: np.ndarray, sp: np.ndarray, sigma_mm: float) -> np.ndarray:
@@ -424,14 +452,7 @@ def _describe(
     sizes = [_diameter(flab == p.label, sp) for p in props] if nfoci <= 60 else [0.0]
     largest = max(props, key=lambda p: p.area)
     big = flab == largest.label
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # flat foci have no 3-D hull: qhull warns, solidity is inf/nan
-        try:
-            solidity = float(largest.solidity)
-        except Exception:
-            solidity = 1.0
-    if not np.isfinite(solidity) or solidity > 1.0:
-        solidity = 1.0
+    solid = solidity(big[largest.slice])
     thickness = 2.0 * float(ndi.distance_transform_edt(np.pad(big, 1), sampling=sp).max())
     pts = np.argwhere(calc) * sp
     elong, axis, centre = _axes(pts)
@@ -442,7 +463,7 @@ def _describe(
         "thickness_mm": round(thickness, 2),
         "length_mm": round(_diameter(calc, sp), 2) if nfoci <= 60 else 0.0,
         "elongation": round(elong, 2),
-        "solidity": round(solidity, 3),
+        "solidity": round(solid, 3),
         "endpoints": _endpoints(calc) if not diffuse else 0,
         "hollow": _hollow(pts, axis, centre),
         "depth": 0.0,

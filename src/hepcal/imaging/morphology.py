@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
+from scipy.spatial import ConvexHull, QhullError
 
-__all__ = ["ball", "closing", "coarsen", "refine"]
+__all__ = ["ball", "closing", "coarsen", "distance_to", "refine", "solidity"]
 
 
 def ball(radius_mm: float, spacing: np.ndarray | tuple[float, ...]) -> np.ndarray:
@@ -67,3 +68,63 @@ def refine(a: np.ndarray, f: tuple[int, ...], shape: tuple[int, ...]) -> np.ndar
         if k > 1:
             a = np.repeat(a, k, axis=ax)
     return a[: shape[0], : shape[1], : shape[2]]
+
+
+def distance_to(mask: np.ndarray, spacing: np.ndarray, limit_mm: float) -> np.ndarray:
+    """Distance (mm) from every voxel to the nearest voxel of ``mask``; exact up to ``limit_mm``.
+
+    Voxels farther than ``limit_mm`` from the mask's bounding box get ``inf``. The transform
+    runs only on that box grown by the limit, which for sparse calcium in a large
+    neighbourhood is a small part of it.
+    """
+    out = np.full(mask.shape, np.inf, np.float32)
+    if not mask.any():
+        return out
+    pad = [int(np.ceil(limit_mm / s)) + 1 for s in spacing]
+    box = []
+    for ax in range(mask.ndim):
+        idx = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax)))
+        box.append(slice(max(0, idx[0] - pad[ax]), min(mask.shape[ax], idx[-1] + pad[ax] + 1)))
+    box_t = tuple(box)
+    out[box_t] = ndi.distance_transform_edt(~mask[box_t], sampling=spacing)
+    return out
+
+
+#: Each voxel centre moved half a voxel along each axis: the hull then wraps the voxels' faces,
+#: as scikit-image's ``convex_hull_image(offset_coordinates=True)`` does.
+_FACES = np.array([[0.5, 0, 0], [-0.5, 0, 0], [0, 0.5, 0], [0, -0.5, 0], [0, 0, 0.5], [0, 0, -0.5]])
+
+
+def solidity(mask: np.ndarray, tolerance: float = 1e-10) -> float:
+    """Voxels of ``mask`` / voxels whose centre lies in its convex hull (1.0 for a flat mask).
+
+    The value of scikit-image's ``regionprops(...).solidity``, counted differently: each row of
+    voxels along the last axis meets the hull in one interval, whose ends follow from the hull's
+    facet planes, so the cost grows with rows × facets instead of voxels × facets (a large rim
+    calcification: tens of milliseconds instead of hundreds).
+    """
+    n = int(mask.sum())
+    if n < 4:
+        return 1.0
+    surface = mask & ~ndi.binary_erosion(mask)
+    pts = (np.argwhere(surface)[:, None, :] + _FACES[None]).reshape(-1, 3)
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:  # all voxels in one plane or line: no volume to fill
+        return 1.0
+    a, b = hull.equations[:, :3], hull.equations[:, 3]
+    lo, hi = np.floor(pts.min(0)).astype(int), np.ceil(pts.max(0)).astype(int)
+    z, y = (g.ravel() for g in np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij"))
+    # a voxel (z, y, x) is inside when a_z z + a_y y + a_x x + b < tolerance for every facet
+    c = tolerance - (np.outer(z, a[:, 0]) + np.outer(y, a[:, 1]) + b)  # a_x x < c
+    ax = a[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = c / ax
+    up = np.where(ax > 1e-12, bound, np.inf).min(axis=1)
+    down = np.where(ax < -1e-12, bound, -np.inf).max(axis=1)
+    flat = np.abs(ax) <= 1e-12
+    ok = np.all(c[:, flat] > 0, axis=1) if flat.any() else np.ones(len(z), bool)
+    x_hi = np.ceil(up) - 1  # largest integer x with x < up
+    x_lo = np.floor(down) + 1  # smallest integer x with x > down
+    count = int(np.clip(x_hi - x_lo + 1, 0, None)[ok].sum())
+    return min(1.0, n / count) if count else 1.0

@@ -141,12 +141,14 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
         L.append(Layer(ellipsoid(c, (r * 0.22, r * 0.18, r * 0.16), rot), ca, True, r * 0.25, c))
     elif p == "central_scar":
         L.append(Layer(sphere(c, r), hu["enhancing"], False, r, c))
-        L.append(Layer(sphere(c, r * 0.3), hu["scar"], False, r * 0.3, c))
+        # the calcification lies within the scar (stellate, radiating from its centre), as in
+        # fibrolamellar carcinoma and large haemangiomas; the scar is wider than its calcium
+        L.append(Layer(sphere(c, r * 0.35), hu["scar"], False, r * 0.35, c))
         arms = []
         for k in range(5):
             d = _u(random_rotation(rng), 0)
-            arms.append(capsule(c, tuple(cv + d * r * 0.45), 1.2))
-        L.append(Layer(lambda q, arms=arms: np.min(np.stack([f(q) for f in arms]), axis=0), ca, True, r * 0.5, c))
+            arms.append(capsule(c, tuple(cv + d * r * 0.3), 1.2))
+        L.append(Layer(lambda q, arms=arms: np.min(np.stack([f(q) for f in arms]), axis=0), ca, True, r * 0.35, c))
     elif p == "amorphous":
         L.append(Layer(sphere(c, r), hu["solid"], False, r, c))
         blobs = []

@@ -1,0 +1,77 @@
+"""The grid and morphology helpers give the same answers as the library routines they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from skimage.measure import block_reduce, regionprops
+
+from hepcal.imaging.morphology import ball, closing, coarsen, distance_to, refine, solidity
+
+
+def _blobs(seed: int, shape=(24, 30, 28), level=0.5) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return ndi.gaussian_filter(rng.random(shape), 2.0) > level
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_solidity_equals_scikit_image(seed):
+    lab, n = ndi.label(_blobs(seed, level=0.5 + 0.01 * seed))
+    assert n > 0
+    biggest = lab == (np.bincount(lab.ravel())[1:].argmax() + 1)
+    expected = regionprops(biggest.astype(np.uint8))[0].solidity
+    assert solidity(biggest) == pytest.approx(expected, abs=1e-12)
+
+
+def test_solidity_of_simple_shapes():
+    z, y, x = np.ogrid[:41, :41, :41]
+    r = np.sqrt((z - 20) ** 2 + (y - 20) ** 2 + (x - 20) ** 2)
+    assert solidity(r <= 15) > 0.9  # a ball nearly fills its hull (voxel steps on its surface)
+    shell = (r <= 15) & (r > 12)
+    assert solidity(shell) < 0.5  # a shell does not
+    flat = np.zeros((5, 20, 20), bool)
+    flat[2, 3:15, 3:15] = True
+    assert solidity(flat) == pytest.approx(1.0)
+    assert solidity(np.zeros((3, 3, 3), bool)) == 1.0
+
+
+@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (2.5, 0.7, 0.7)])
+def test_closing_equals_closing_by_a_ball(spacing):
+    sp = np.array(spacing)
+    mask = _blobs(1, level=0.53)
+    r = 3.0
+    pad = [int(np.ceil(r / s)) + 1 for s in sp]
+    padded = np.pad(mask, [(p, p) for p in pad])
+    expected = ndi.binary_closing(padded, ball(r, sp))[tuple(slice(p, -p) for p in pad)]
+    assert np.array_equal(closing(mask, r, sp), expected)
+
+
+def test_coarsen_and_refine():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(9, 14, 10)).astype(np.float32)
+    f = (1, 2, 2)
+    expected = block_reduce(np.pad(a, [(0, 0), (0, 0), (0, 0)]), f, np.mean)
+    assert np.allclose(coarsen(a, f, "mean", np.float32), expected, atol=1e-6)
+    assert np.array_equal(coarsen(a, f, "max", np.float32), block_reduce(a, f, np.max))
+    odd = rng.integers(0, 5, size=(7, 9, 11))
+    c = coarsen(odd, (2, 3, 2), "max", odd.dtype)
+    assert c.shape == (4, 3, 6)
+    assert c.max() == odd.max()
+    back = refine(c, (2, 3, 2), odd.shape)
+    assert back.shape == odd.shape
+    assert np.all(back >= odd)  # every voxel lies in a block whose maximum it cannot exceed
+    assert coarsen(a, (1, 1, 1), "mean", np.float32) is a
+
+
+def test_distance_to_is_exact_within_its_limit():
+    sp = np.array([2.0, 0.8, 0.8])
+    mask = np.zeros((30, 60, 60), bool)
+    mask[10, 20:25, 30] = True
+    mask[12, 40, 40:44] = True
+    exact = ndi.distance_transform_edt(~mask, sampling=sp)
+    d = distance_to(mask, sp, 10.0)
+    near = exact <= 10.0
+    assert np.allclose(d[near], exact[near], atol=1e-4)
+    assert np.all(d[~near] > 10.0)
+    assert np.all(np.isinf(distance_to(np.zeros((4, 4, 4), bool), sp, 5.0)))
