@@ -326,16 +326,20 @@ def _analyse_region(
     del ref_sel
     tissue = (smooth < liver_ref - cc.hypo_delta_hu) & (smooth > cc.fat_floor_hu)
     del liver_ref
-    outside = np.nonzero(tissue & ~liv)  # only the liver and its margin can hold a lesion's tissue
+    # a lesion at the surface bulges the liver; an outline that follows the parenchyma (the
+    # built-in one does) leaves it out. The liver with its surface bays closed stands for the
+    # organ when asking where a lesion's tissue may lie.
+    organ = _close_bays(liv, wsp, cc.bay_closing_mm) if cc.bay_closing_mm > 0 else liv
+    outside = np.nonzero(tissue & ~organ)  # only the liver and its margin can hold a lesion's tissue
     if outside[0].size:
-        far = liver_distance(liv, wsp, outside, grid_mm=MARGIN_GRID_MM) > cfg.detection.liver_margin_mm
+        far = liver_distance(organ, wsp, outside, grid_mm=MARGIN_GRID_MM) > cfg.detection.liver_margin_mm
         tissue[tuple(o[far] for o in outside)] = False
     if cc.tissue_opening_mm > 0:
         tissue = ndi.binary_opening(tissue, ball(cc.tissue_opening_mm, wsp))
     tissue &= ~calc
     tlab, nt = ndi.label(tissue)
     # a lesion's tissue is mostly inside the liver; tissue outside it is fat, bowel or fluid around
-    inside = np.bincount(tlab[liv], minlength=nt + 1) / np.maximum(np.bincount(tlab.ravel(), minlength=nt + 1), 1)
+    inside = np.bincount(tlab[organ], minlength=nt + 1) / np.maximum(np.bincount(tlab.ravel(), minlength=nt + 1), 1)
     touching = np.unique(tlab[(near_calc <= cc.touch_mm) & (tlab > 0)])
     touching = touching[inside[touching] >= 0.5]
     tissue = np.isin(tlab, touching)
@@ -350,6 +354,14 @@ def _analyse_region(
     shape = labels_full.shape
     tissue = refine(tissue & mine, f, shape) & (labels_full == 0)
     return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked)
+
+
+def _close_bays(liv: np.ndarray, sp: np.ndarray, radius_mm: float) -> np.ndarray:
+    """The liver mask closed by a ball of ``radius_mm`` (on a ~4 mm grid: bays are large)."""
+    f = tuple(max(1, int(MARGIN_GRID_MM / s + 1e-9)) for s in sp)
+    small = coarsen(liv, f, "mean", np.float32) >= 0.5
+    closed = closing(small, radius_mm, sp * np.array(f))
+    return liv | refine(closed, f, liv.shape)
 
 
 def _smooth_without(image: np.ndarray, exclude: np.ndarray, sigma: np.ndarray) -> np.ndarray:

@@ -110,6 +110,7 @@ class Characterisation(BaseModel):
     fat_floor_hu: float
     tissue_opening_mm: float = Field(ge=0)
     touch_mm: float = Field(ge=0)
+    bay_closing_mm: float = Field(ge=0)
     group_distance_mm: float = Field(ge=0)
     min_tissue_volume_mm3: float = Field(ge=0)
     min_tissue_to_calcium: float = Field(ge=0)
