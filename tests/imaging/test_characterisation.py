@@ -45,14 +45,15 @@ def test_finding_vocabulary(lesion_phantom):
 def test_unenhanced_phantoms_regression_floor():
     """Every pattern on unenhanced phantoms (built-in liver, auto phase).
 
-    The issue's targets (sensitivity >= 98 %, <= 0.1 FP lesions per study, >= 95 % per pattern)
-    are NOT all met yet; docs/imaging.md reports the measured numbers. This test guards the
-    level reached so that it cannot silently get worse.
+    The per-pattern target (>= 95 %) is not met for every pattern yet; docs/imaging.md reports
+    the measured numbers (``make bench``: bench_truth). This test guards the level reached so
+    that it cannot silently get worse.
     """
     ev = evaluate_phantoms(["unenhanced"], [0])
     assert ev.sensitivity >= 0.95, ev.to_dict()
-    assert ev.fp_per_study <= 0.5, ev.to_dict()
+    assert ev.fp_per_study <= 0.1, ev.to_dict()
     right = sum(1 for p in ev.confusion if ev.accuracy(p) == 1.0)
-    assert right >= 9, ev.to_dict()
-    # the mass patterns found through the tissue reference of the surrounding liver
-    assert ev.accuracy("amorphous") == ev.accuracy("central") == 1.0, ev.to_dict()
+    assert right >= 10, ev.to_dict()
+    # the mass patterns found through the tissue reference of the surrounding liver, and the
+    # septated cyst that bulges the surface (its fluid lies in a bay of the built-in liver)
+    assert ev.accuracy("amorphous") == ev.accuracy("central") == ev.accuracy("septal") == 1.0, ev.to_dict()

@@ -21,7 +21,7 @@ from skimage.morphology import skeletonize
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
 from hepcal.imaging.detection import Detection, liver_distance
-from hepcal.imaging.morphology import ball, closing, coarsen, distance_to, refine, solidity
+from hepcal.imaging.morphology import ball, close_bays, closing, coarsen, distance_to, refine, solidity
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern"]
@@ -329,7 +329,7 @@ def _analyse_region(
     # a lesion at the surface bulges the liver; an outline that follows the parenchyma (the
     # built-in one does) leaves it out. The liver with its surface bays closed stands for the
     # organ when asking where a lesion's tissue may lie.
-    organ = _close_bays(liv, wsp, cc.bay_closing_mm) if cc.bay_closing_mm > 0 else liv
+    organ = close_bays(liv, wsp, cfg.detection.bay_closing_mm, grid_mm=MARGIN_GRID_MM)
     outside = np.nonzero(tissue & ~organ)  # only the liver and its margin can hold a lesion's tissue
     if outside[0].size:
         far = liver_distance(organ, wsp, outside, grid_mm=MARGIN_GRID_MM) > cfg.detection.liver_margin_mm
@@ -354,14 +354,6 @@ def _analyse_region(
     shape = labels_full.shape
     tissue = refine(tissue & mine, f, shape) & (labels_full == 0)
     return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked)
-
-
-def _close_bays(liv: np.ndarray, sp: np.ndarray, radius_mm: float) -> np.ndarray:
-    """The liver mask closed by a ball of ``radius_mm`` (on a ~4 mm grid: bays are large)."""
-    f = tuple(max(1, int(MARGIN_GRID_MM / s + 1e-9)) for s in sp)
-    small = coarsen(liv, f, "mean", np.float32) >= 0.5
-    closed = closing(small, radius_mm, sp * np.array(f))
-    return liv | refine(closed, f, liv.shape)
 
 
 def _smooth_without(image: np.ndarray, exclude: np.ndarray, sigma: np.ndarray) -> np.ndarray:

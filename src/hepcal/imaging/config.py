@@ -98,6 +98,7 @@ class Detection(BaseModel):
     surround_tolerance_mm: float = Field(ge=0)
     min_liver_surround: float = Field(ge=0, le=1)
     outside_min_peak_hu: float = Field(ge=0)
+    bay_closing_mm: float = Field(ge=0)
     basis: str
 
 
@@ -110,7 +111,6 @@ class Characterisation(BaseModel):
     fat_floor_hu: float
     tissue_opening_mm: float = Field(ge=0)
     touch_mm: float = Field(ge=0)
-    bay_closing_mm: float = Field(ge=0)
     group_distance_mm: float = Field(ge=0)
     min_tissue_volume_mm3: float = Field(ge=0)
     min_tissue_to_calcium: float = Field(ge=0)

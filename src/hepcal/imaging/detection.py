@@ -16,7 +16,7 @@ import scipy.ndimage as ndi
 
 from hepcal.errors import InputError
 from hepcal.imaging.config import PHASES, ImagingConfig, imaging_config
-from hepcal.imaging.morphology import ball, coarsen
+from hepcal.imaging.morphology import ball, close_bays, coarsen
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Detection", "Focus", "Threshold", "detect_calcifications", "liver_box", "liver_distance", "phase_threshold"]
@@ -137,7 +137,8 @@ def detect_calcifications(
     context = det.liver_margin_mm + det.outside_extent_mm + 5
     crop = liver_box(liver, sp, context)
     image = volume.array[crop]
-    liv = liver[crop]
+    # the organ: the mask with its surface bays closed, where a lesion bulging the surface lies
+    liv = close_bays(liver[crop], sp, det.bay_closing_mm)
     labels, n = ndi.label(image >= threshold.candidate_hu, structure=_FULL, output=np.int32)
     foci: list[Focus] = []
     excluded: list[dict] = []

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.ndimage as ndi
 from scipy.spatial import ConvexHull, QhullError
 
-__all__ = ["ball", "closing", "coarsen", "distance_to", "refine", "solidity"]
+__all__ = ["ball", "close_bays", "closing", "coarsen", "distance_to", "refine", "solidity"]
 
 
 def ball(radius_mm: float, spacing: np.ndarray | tuple[float, ...]) -> np.ndarray:
@@ -68,6 +68,20 @@ def refine(a: np.ndarray, f: tuple[int, ...], shape: tuple[int, ...]) -> np.ndar
         if k > 1:
             a = np.repeat(a, k, axis=ax)
     return a[: shape[0], : shape[1], : shape[2]]
+
+
+def close_bays(mask: np.ndarray, spacing: np.ndarray, radius_mm: float, *, grid_mm: float = 4.0) -> np.ndarray:
+    """``mask`` with its surface bays filled: closed by a ball of ``radius_mm`` on a ~``grid_mm`` grid.
+
+    A lesion at the liver's surface bulges it; an outline that follows the parenchyma leaves the
+    lesion out and a bay in its place. Bays are large, so a coarse grid is enough and cheap.
+    """
+    if radius_mm <= 0 or not mask.any():
+        return mask
+    f = tuple(max(1, int(grid_mm / s + 1e-9)) for s in spacing)
+    small = coarsen(mask, f, "mean", np.float32) >= 0.5
+    closed = closing(small, radius_mm, np.asarray(spacing) * np.array(f))
+    return mask | refine(closed, f, mask.shape)
 
 
 def distance_to(mask: np.ndarray, spacing: np.ndarray, limit_mm: float) -> np.ndarray:
