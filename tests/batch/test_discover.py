@@ -62,3 +62,16 @@ def test_not_a_folder_is_a_usage_error(tmp_path, make):
         target.write_bytes(b"x")
     with pytest.raises(InputError, match="folder"):
         discover(target)
+
+
+def test_a_liver_mask_beside_a_nifti_study_is_its_mask_not_a_study(tmp_path):
+    (tmp_path / "p.nii.gz").write_bytes(b"ct")
+    (tmp_path / "p_liver.nii.gz").write_bytes(b"mask")
+    (tmp_path / "lonely_liver.nii.gz").write_bytes(b"no study beside it")
+    found = discover(tmp_path)
+    by_source = {s.source: s for s in found.studies}
+    assert set(by_source) == {"p.nii.gz", "lonely_liver.nii.gz"}
+    study = by_source["p.nii.gz"]
+    assert study.mask is not None and study.mask.endswith("p_liver.nii.gz")
+    assert study.key != study.study_key  # a changed mask re-runs the study
+    assert "p_liver.nii.gz: liver mask of the study beside it" in found.ignored

@@ -13,10 +13,10 @@ import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hepcal.batch.keys import DigestCache, content_key, path_key, series_key
+from hepcal.batch.keys import DigestCache, content_key, path_key, series_key, with_context
 from hepcal.batch.study import Study
 from hepcal.errors import InputError
 
@@ -150,5 +150,39 @@ def discover(root: str | Path, *, exclude: str | Path | None = None, cache: Dige
         else:
             found.ignored.append(f"{rel}: not NIfTI, .zip or DICOM")
     found.studies.extend(dicom_series(headers, base, cache))
+    _pair_liver_masks(found, cache)
     found.studies.sort(key=lambda s: s.source)
     return found
+
+
+#: A NIfTI named ``<stem>`` + this suffix beside ``<stem>.nii[.gz]`` is that study's liver mask
+#: (as ``hepcal phantom`` writes it), not a study of its own.
+LIVER_SUFFIX = "_liver"
+
+
+def _nifti_stem(path: str) -> str:
+    name = Path(path).name
+    return name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else name[: -len(".nii")]
+
+
+def _pair_liver_masks(found: Discovery, cache: DigestCache) -> None:
+    """Give each NIfTI study the ``<stem>_liver.nii[.gz]`` mask lying beside it."""
+    by_stem = {(str(Path(s.path).parent), _nifti_stem(s.path)): s for s in found.studies if s.kind == "nifti" and s.problem is None}
+    paired: dict[str, Study] = {}  # mask path -> its study
+    for (folder, stem), mask in by_stem.items():
+        study = by_stem.get((folder, stem[: -len(LIVER_SUFFIX)])) if stem.endswith(LIVER_SUFFIX) else None
+        if study is not None:
+            paired[mask.path] = study
+    if not paired:
+        return
+    with_mask = {
+        study.path: replace(study, mask=mask_path, key=with_context(study.study_key, mask_digest=cache.digest(mask_path), mask_label=None, overrides=()))
+        for mask_path, study in paired.items()
+    }
+    kept = []
+    for s in found.studies:
+        if s.path in paired and s.kind == "nifti":
+            found.ignored.append(f"{s.source}: liver mask of the study beside it")
+        else:
+            kept.append(with_mask.get(s.path, s) if s.kind == "nifti" else s)
+    found.studies = kept
