@@ -83,7 +83,7 @@ def check_(kb_path: Optional[Path] = KB_OPTION) -> None:
         raise typer.Exit(1)
     s = summary(kb)
     out.print(f"knowledge base {kb.version}: OK — {s['diagnoses']} diagnoses, {s['variables']} evidence variables, "
-              f"{s['entries']} cited entries ({s['estimate_only']} estimates without a direct source), {s['references']} references")
+              f"{s['entries']} numbers ({s['estimate_only']} of them estimates without a direct source), {s['references']} references")
 
 
 def register(app: typer.Typer) -> None:
