@@ -104,3 +104,12 @@ def test_jsonl_reports_bad_line_numbers_and_keeps_good_ones():
     assert [(g.number, g.error is None) for g in got] == [(1, True), (2, False), (3, False), (5, True)]
     assert "x.jsonl:2" in str(got[1].error)
     assert "x.jsonl:3" in str(got[2].error)
+
+
+def test_null_is_read_as_an_omitted_key(rim_case):
+    from hepcal.reasoning.assessment import assess
+
+    with_nulls = {**rim_case, "finding": {**rim_case["finding"], "size_mm": None}, "labs": None}
+    assert parse_case(with_nulls).model_dump(exclude_none=True) == parse_case(rim_case).model_dump(exclude_none=True)
+    a, b = assess(with_nulls).to_dict(), assess(rim_case).to_dict()
+    assert [d["probability"] for d in a["differential"]] == [d["probability"] for d in b["differential"]]
