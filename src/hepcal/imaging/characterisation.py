@@ -130,9 +130,9 @@ def characterise(
     Notes
     -----
     Foci within ``group_distance_mm`` of each other form a group; each group is analysed in its
-    own neighbourhood (its box grown by :data:`CONTEXT_MM`), where the soft-tissue or fluid
-    component around it is found. Groups that share a tissue component are merged and analysed
-    again. Work and memory therefore grow with the number and size of the lesions, not with the
+    own neighbourhood (its box grown by :data:`CONTEXT_MM`, and grown again while the tissue
+    found reaches its edge), where the soft-tissue or fluid component around it is found. Groups
+    that share a tissue component are merged and analysed again. Work and memory therefore grow with the number and size of the lesions, not with the
     size of the liver: nothing study-sized is allocated here.
     """
     cfg = config or imaging_config()
