@@ -75,3 +75,22 @@ def test_distance_to_is_exact_within_its_limit():
     assert np.allclose(d[near], exact[near], atol=1e-4)
     assert np.all(d[~near] > 10.0)
     assert np.all(np.isinf(distance_to(np.zeros((4, 4, 4), bool), sp, 5.0)))
+
+
+def test_organ_crop_and_distance_match_the_full_closed_mask():
+    from hepcal.imaging.morphology import Organ
+
+    sp = np.array([1.0, 0.7, 0.7])
+    z, y, x = np.ogrid[:40, :60, :60]
+    mask = ((z - 20) ** 2 + ((y - 30) * 0.7) ** 2 + ((x - 30) * 0.7) ** 2) <= 15**2
+    mask &= ~(((z - 20) ** 2 + ((y - 30) * 0.7) ** 2 + ((x - 52) * 0.7) ** 2) <= 8**2)  # a bay at the surface
+    organ = Organ.build(mask, sp, 15.0, grid_mm=3.0)
+    full = mask | refine(organ.coarse, organ.factors, mask.shape)
+    assert full.sum() > mask.sum()  # the bay is (partly) closed
+    for box in [(slice(0, 40), slice(0, 60), slice(0, 60)), (slice(7, 23), slice(11, 50), slice(40, 59))]:
+        assert np.array_equal(organ.crop(box), full[box])
+    pts = np.nonzero(np.ones(mask.shape, bool))
+    d = organ.distance(pts)
+    exact = ndi.distance_transform_edt(~full, sampling=sp)[pts]
+    assert np.all(d[full[pts]] == 0)
+    assert np.percentile(np.abs(d - exact), 99) < 3.0  # read off a 3 mm copy
