@@ -7,7 +7,7 @@ import pytest
 import scipy.ndimage as ndi
 from skimage.measure import block_reduce, regionprops
 
-from hepcal.imaging.morphology import ball, closing, coarsen, distance_to, refine, solidity
+from hepcal.imaging.morphology import ball, branching, closing, coarsen, distance_to, refine, solidity
 
 
 def _blobs(seed: int, shape=(24, 30, 28), level=0.5) -> np.ndarray:
@@ -94,3 +94,41 @@ def test_organ_crop_and_distance_match_the_full_closed_mask():
     exact = ndi.distance_transform_edt(~full, sampling=sp)[pts]
     assert np.all(d[full[pts]] == 0)
     assert np.percentile(np.abs(d - exact), 99) < 3.0  # read off a 3 mm copy
+
+
+def _rods(segments, radius_mm, spacing=(1.0, 1.0, 1.0), shape=(48, 48, 48)) -> np.ndarray:
+    """Union of rods (capsules) between points given in mm."""
+    sp = np.asarray(spacing, float)
+    pts = np.stack(np.meshgrid(*[np.arange(n) * s for n, s in zip(shape, sp)], indexing="ij"), axis=-1)
+    out = np.zeros(shape, bool)
+    for a, b in segments:
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        t = np.clip(((pts - a) @ (b - a)) / float((b - a) @ (b - a)), 0, 1)
+        out |= np.linalg.norm(pts - (a + t[..., None] * (b - a)), axis=-1) <= radius_mm
+    return out
+
+
+@pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (1.5, 0.8, 0.8)])
+def test_branching_counts_the_arms_of_lines_ys_and_stars(spacing):
+    c = np.array([24.0, 24.0, 24.0])
+    line = _rods([(c - [0, 0, 15], c + [0, 0, 15])], 1.5, spacing)
+    assert branching(line, spacing, 4.0).ends == 2
+    assert branching(line, spacing, 4.0).side_branch_mm < 1.5
+    assert branching(line, spacing, 4.0).length_mm == pytest.approx(30.0, abs=3.5)  # tip to tip along the rod
+    y = _rods([(c - [0, 0, 12], c), (c, c + [0, 8, 8]), (c, c + [0, -8, 8])], 1.5, spacing)
+    br = branching(y, spacing, 4.0)
+    assert br.ends == 3 and br.side_branch_mm > 7.0
+    dirs = [(1, 0, 0), (-0.3, 0.9, 0.3), (-0.3, -0.6, 0.75), (-0.3, -0.5, -0.8), (0.6, 0.2, -0.77)]
+    star = _rods([(c, c + 10 * np.array(d) / np.linalg.norm(d)) for d in dirs], 1.3, spacing)
+    assert branching(star, spacing, 4.0).ends == 5
+    # a ball and a chunky ellipsoid have no branches, however they are voxelised
+    z, y_, x = np.ogrid[:30, :30, :30]
+    assert branching((z - 15) ** 2 + (y_ - 15) ** 2 + (x - 15) ** 2 <= 64, (1.0, 1.0, 1.0), 4.0).ends == 2
+    assert branching(((z - 15) / 9.0) ** 2 + ((y_ - 15) / 5.0) ** 2 + ((x - 15) / 4.0) ** 2 <= 1, (1.0, 1.0, 1.0), 4.0).ends == 2
+
+
+def test_branching_of_tiny_masks():
+    assert branching(np.zeros((3, 3, 3), bool), (1.0, 1.0, 1.0), 4.0).ends == 0
+    one = np.zeros((3, 3, 3), bool)
+    one[1, 1, 1] = True
+    assert branching(one, (1.0, 1.0, 1.0), 4.0).ends == 0

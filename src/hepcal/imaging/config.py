@@ -120,6 +120,7 @@ class Characterisation(BaseModel):
     diffuse_max_focus_mm: float = Field(gt=0)
     subcapsular_mm: float = Field(ge=0)
     central_depth_fraction: float = Field(gt=0, le=1)
+    branch_min_mm: float = Field(gt=0)
     count_few_max: int = Field(ge=2)
     count_multiple_max: int = Field(ge=3)
     basis: str
