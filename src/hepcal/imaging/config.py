@@ -85,6 +85,11 @@ class LiverSegmentation(BaseModel):
     grow_distance_mm: float = Field(ge=0)
     final_opening_mm: float = Field(ge=0)
     closing_mm: float = Field(ge=0)
+    lesion_delta_hu: float = Field(gt=0)
+    lesion_floor_hu: float
+    enclosure_reach_mm: float = Field(gt=0)
+    enclosure_min: float = Field(gt=0, le=1)
+    enclosure_opening_mm: float = Field(ge=0)
     basis: str
 
 

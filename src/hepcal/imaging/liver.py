@@ -12,12 +12,16 @@ component near that value (opening cuts thin bridges to neighbours), then grows 
 new voxel stays close to the *local* mean of the liver already found — which follows the slow
 attenuation gradients of real livers (the portal-venous example is ~100 HU anteriorly and
 ~70 HU posteriorly) — and finishes with opening, closing and hole filling so that lesions and
-vessels inside the liver are part of it.
+vessels inside the liver are part of it. A lesion that bulges from the liver is not a hole:
+hypoattenuating tissue or fluid that the liver wraps around (most rays cast from it meet the
+liver, the "claw" of its organ of origin) is added, so that a large cyst or mass at the
+surface, and the calcification in its wall or septa, stay in the liver.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 import os
 import shutil
@@ -311,7 +315,49 @@ class BuiltinLiverSegmenter:
         pad = 3
         mask = ndi.binary_closing(np.pad(mask, pad), ball(p.closing_mm, sp))[pad:-pad, pad:-pad, pad:-pad]
         mask = np.stack([ndi.binary_fill_holes(s) for s in mask])
+        mask |= _enclosed_lesions(mask, smooth, body, liver_hu, sp, p)
         return _upsample(mask, factors, volume.shape)
+
+
+#: 26 directions (faces, edges and corners of a cube), unit length.
+_RAYS = np.array([d for d in itertools.product((-1, 0, 1), repeat=3) if any(d)], float)
+_RAYS /= np.linalg.norm(_RAYS, axis=1)[:, None]
+
+
+def _enclosed_lesions(mask: np.ndarray, smooth: np.ndarray, body: np.ndarray, liver_hu: float, sp: np.ndarray, p: LiverSegmentation) -> np.ndarray:
+    """Hypoattenuating tissue or fluid outside ``mask`` that the liver wraps around.
+
+    From each candidate voxel (clearly darker than the liver, not fat, near the liver) rays are
+    cast in 26 directions up to ``enclosure_reach_mm``; a voxel from which at least
+    ``enclosure_min`` of them meet the liver lies in a lesion of the liver. Neighbours that
+    merely touch the liver (bowel, stomach, kidney, gallbladder) see it on one side only.
+    """
+    cand = body & ~mask & (smooth < liver_hu - p.lesion_delta_hu) & (smooth > p.lesion_floor_hu)
+    cand &= ndi.distance_transform_edt(~mask, sampling=sp) <= p.enclosure_reach_mm / 2
+    idx = np.argwhere(cand)
+    add = np.zeros_like(mask)
+    if not len(idx):
+        return add
+    shape = np.array(mask.shape)
+    hits = np.zeros(len(idx), np.int16)
+    steps = np.arange(float(sp.min()), p.enclosure_reach_mm + 1e-9, float(sp.min()))
+    for ray in _RAYS:
+        open_ = np.arange(len(idx))  # rays that have not met the liver yet
+        for t in steps:
+            q = np.round(idx[open_] + ray * t / sp).astype(np.int64)
+            inside = np.all((q >= 0) & (q < shape), axis=1)
+            met = np.zeros(len(open_), bool)
+            met[inside] = mask[q[inside, 0], q[inside, 1], q[inside, 2]]
+            hits[open_[met]] += 1
+            open_ = open_[~met & inside]
+            if not len(open_):
+                break
+    add[tuple(idx[hits >= p.enclosure_min * len(_RAYS)].T)] = True
+    if p.enclosure_opening_mm > 0:
+        add = ndi.binary_opening(add, ball(p.enclosure_opening_mm, sp))
+    lab, _ = ndi.label(add)
+    touching = np.unique(lab[ndi.binary_dilation(mask) & ~mask & (lab > 0)])
+    return np.isin(lab, touching)
 
 
 def _block_mean(array: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
