@@ -20,7 +20,7 @@ from skimage.measure import block_reduce, regionprops
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
 from hepcal.imaging.detection import Detection, liver_distance
-from hepcal.imaging.morphology import ball, branching, close_bays, closing, coarsen, distance_to, refine, solidity
+from hepcal.imaging.morphology import Organ, ball, branching, close_bays, closing, coarsen, distance_to, refine, solidity
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern"]
@@ -144,7 +144,7 @@ def characterise(
     while pending:
         root = sets.find(pending.pop())
         labs = sets.members(root)
-        region = _analyse_neighbourhood(labs, foci, labels, image, liv, sp, cfg)
+        region = _analyse_neighbourhood(labs, foci, labels, image, liv, sp, cfg, detection.organ)
         linked = region.linked - set(labs)
         if linked:  # a tissue component shared with other foci: one lesion, analysed again as one
             for other in linked:
@@ -296,13 +296,20 @@ def _union_box(boxes: Iterable[tuple[slice, ...]], shape: tuple[int, ...], pad: 
 
 
 def _analyse_neighbourhood(
-    labs: list[int], foci: dict, labels_crop: np.ndarray, image_crop: np.ndarray, liv_crop: np.ndarray, sp: np.ndarray, cfg: ImagingConfig
+    labs: list[int],
+    foci: dict,
+    labels_crop: np.ndarray,
+    image_crop: np.ndarray,
+    liv_crop: np.ndarray,
+    sp: np.ndarray,
+    cfg: ImagingConfig,
+    organ: Organ | None = None,
 ) -> _Region:
     """:func:`_analyse_region` in a neighbourhood grown until the lesion's tissue fits in it."""
     context = CONTEXT_MM
     while True:
         ctx = np.array([int(np.ceil(context / s)) for s in sp])
-        region = _analyse_region(labs, foci, labels_crop, image_crop, liv_crop, sp, ctx, cfg)
+        region = _analyse_region(labs, foci, labels_crop, image_crop, liv_crop, sp, ctx, cfg, organ)
         if context >= MAX_CONTEXT_MM or not _reaches_edge(region.tissue, region.sub, labels_crop.shape):
             return region
         context = min(2 * context, MAX_CONTEXT_MM)
@@ -322,7 +329,15 @@ def _reaches_edge(mask: np.ndarray, sub: tuple[slice, ...], shape: tuple[int, ..
 
 
 def _analyse_region(
-    labs: list[int], foci: dict, labels_crop: np.ndarray, image_crop: np.ndarray, liv_crop: np.ndarray, sp: np.ndarray, ctx: np.ndarray, cfg: ImagingConfig
+    labs: list[int],
+    foci: dict,
+    labels_crop: np.ndarray,
+    image_crop: np.ndarray,
+    liv_crop: np.ndarray,
+    sp: np.ndarray,
+    ctx: np.ndarray,
+    cfg: ImagingConfig,
+    organ: Organ | None = None,
 ) -> _Region:
     """Find the soft-tissue or fluid component of the group ``labs`` in its neighbourhood.
 
@@ -355,17 +370,20 @@ def _analyse_region(
     # a lesion at the surface bulges the liver; an outline that follows the parenchyma (the
     # built-in one does) leaves it out. The liver with its surface bays closed stands for the
     # organ when asking where a lesion's tissue may lie.
-    organ = close_bays(liv, wsp, cfg.detection.bay_closing_mm, grid_mm=MARGIN_GRID_MM)
-    outside = np.nonzero(tissue & ~organ)  # only the liver and its margin can hold a lesion's tissue
+    if organ is not None:  # detection's organ, so that both steps mean the same liver
+        in_organ = coarsen(organ.crop(sub), f, "mean", np.float32) >= 0.5
+    else:
+        in_organ = close_bays(liv, wsp, cfg.detection.bay_closing_mm, grid_mm=MARGIN_GRID_MM)
+    outside = np.nonzero(tissue & ~in_organ)  # only the liver and its margin can hold a lesion's tissue
     if outside[0].size:
-        far = liver_distance(organ, wsp, outside, grid_mm=MARGIN_GRID_MM) > cfg.detection.liver_margin_mm
+        far = liver_distance(in_organ, wsp, outside, grid_mm=MARGIN_GRID_MM) > cfg.detection.liver_margin_mm
         tissue[tuple(o[far] for o in outside)] = False
     if cc.tissue_opening_mm > 0:
         tissue = ndi.binary_opening(tissue, ball(cc.tissue_opening_mm, wsp))
     tissue &= ~calc
     tlab, nt = ndi.label(tissue)
     # a lesion's tissue is mostly inside the liver; tissue outside it is fat, bowel or fluid around
-    inside = np.bincount(tlab[organ], minlength=nt + 1) / np.maximum(np.bincount(tlab.ravel(), minlength=nt + 1), 1)
+    inside = np.bincount(tlab[in_organ], minlength=nt + 1) / np.maximum(np.bincount(tlab.ravel(), minlength=nt + 1), 1)
     touching = np.unique(tlab[(near_calc <= cc.touch_mm) & (tlab > 0)])
     touching = touching[inside[touching] >= 0.5]
     tissue = np.isin(tlab, touching)

@@ -68,6 +68,9 @@ class Detection:
     foci: list[Focus]
     threshold: Threshold
     excluded: list[dict] = field(default_factory=list)
+    #: the liver of the crop with its surface bays closed: characterisation looks for a lesion's
+    #: tissue in the same organ that detection accepted its calcium in
+    organ: Organ | None = None
 
 
 def phase_threshold(phase: str, *, blood_pool_hu: float | None = None, config: ImagingConfig | None = None) -> Threshold:
@@ -143,7 +146,7 @@ def detect_calcifications(
     foci: list[Focus] = []
     excluded: list[dict] = []
     if n == 0:
-        return Detection(crop, labels, foci, threshold, excluded)
+        return Detection(crop, labels, foci, threshold, excluded, organ)
     st = _component_stats(labels, n, image, organ, det.liver_margin_mm)
     vox_mm3 = volume.voxel_volume_mm3
     boxes = ndi.find_objects(labels)
@@ -179,7 +182,7 @@ def detect_calcifications(
         foci.append(Focus(len(foci) + 1, boxes[lab - 1], nvox, nvox * vox_mm3, mx, float(st.total[lab] / nvox), centroid))
     for z in range(0, labels.shape[0], 16):  # relabel in place, a slab at a time (no second label array)
         labels[z : z + 16] = keep[labels[z : z + 16]]
-    return Detection(crop, labels, foci, threshold, excluded)
+    return Detection(crop, labels, foci, threshold, excluded, organ)
 
 
 @dataclass(frozen=True)
