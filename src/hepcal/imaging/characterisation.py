@@ -139,12 +139,13 @@ def characterise(
     sets = _DisjointSets(foci)
     for a, b in _near_pairs(detection, sp, cc.group_distance_mm):
         sets.union(a, b)
+    study = _Crop(foci, labels, image, liv, sp, cfg, detection.organ)
     regions: dict[int, _Region] = {}
     pending = set(sets.roots())
     while pending:
         root = sets.find(pending.pop())
         labs = sets.members(root)
-        region = _analyse_neighbourhood(labs, foci, labels, image, liv, sp, cfg, detection.organ)
+        region = _analyse_neighbourhood(labs, study)
         linked = region.linked - set(labs)
         if linked:  # a tissue component shared with other foci: one lesion, analysed again as one
             for other in linked:
@@ -295,22 +296,26 @@ def _union_box(boxes: Iterable[tuple[slice, ...]], shape: tuple[int, ...], pad: 
     )
 
 
-def _analyse_neighbourhood(
-    labs: list[int],
-    foci: dict,
-    labels_crop: np.ndarray,
-    image_crop: np.ndarray,
-    liv_crop: np.ndarray,
-    sp: np.ndarray,
-    cfg: ImagingConfig,
-    organ: Organ | None = None,
-) -> _Region:
+@dataclass(frozen=True)
+class _Crop:
+    """What every neighbourhood is cut from: the detection's crop of the study."""
+
+    foci: dict
+    labels: np.ndarray  # detection labels
+    image: np.ndarray  # HU
+    liver: np.ndarray  # bool
+    spacing: np.ndarray
+    config: ImagingConfig
+    organ: Organ | None = None  # detection's liver with its surface bays closed
+
+
+def _analyse_neighbourhood(labs: list[int], crop: _Crop) -> _Region:
     """:func:`_analyse_region` in a neighbourhood grown until the lesion's tissue fits in it."""
     context = CONTEXT_MM
     while True:
-        ctx = np.array([int(np.ceil(context / s)) for s in sp])
-        region = _analyse_region(labs, foci, labels_crop, image_crop, liv_crop, sp, ctx, cfg, organ)
-        if context >= MAX_CONTEXT_MM or not _reaches_edge(region.tissue, region.sub, labels_crop.shape):
+        ctx = np.array([int(np.ceil(context / s)) for s in crop.spacing])
+        region = _analyse_region(labs, crop, ctx)
+        if context >= MAX_CONTEXT_MM or not _reaches_edge(region.tissue, region.sub, crop.labels.shape):
             return region
         context = min(2 * context, MAX_CONTEXT_MM)
 
@@ -328,17 +333,7 @@ def _reaches_edge(mask: np.ndarray, sub: tuple[slice, ...], shape: tuple[int, ..
     return False
 
 
-def _analyse_region(
-    labs: list[int],
-    foci: dict,
-    labels_crop: np.ndarray,
-    image_crop: np.ndarray,
-    liv_crop: np.ndarray,
-    sp: np.ndarray,
-    ctx: np.ndarray,
-    cfg: ImagingConfig,
-    organ: Organ | None = None,
-) -> _Region:
+def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     """Find the soft-tissue or fluid component of the group ``labs`` in its neighbourhood.
 
     The search runs on a working grid of about ``working_grid_mm`` (block means of the HU,
@@ -346,8 +341,10 @@ def _analyse_region(
     thing, and a fixed grid makes the result (and the cost) the same for a 0.7 mm and a 1.5 mm
     study. The component is brought back to the study's grid for the shape measures.
     """
+    cfg, sp, organ = crop.config, crop.spacing, crop.organ
+    labels_crop, image_crop, liv_crop = crop.labels, crop.image, crop.liver
     cc = cfg.characterisation
-    sub = _union_box([foci[l].box for l in labs], labels_crop.shape, pad=[int(c) for c in ctx])
+    sub = _union_box([crop.foci[l].box for l in labs], labels_crop.shape, pad=[int(c) for c in ctx])
     labels_full = labels_crop[sub]
     f = tuple(max(1, int(cc.working_grid_mm / s + 1e-9)) for s in sp)
     wsp = sp * np.array(f)
