@@ -4,9 +4,9 @@ The knowledge base, the contract and the thresholds are a few hundred kilobytes 
 every start; PyYAML's C loader parses them about ten times faster than the pure-Python one, and
 both build the same safe subset (plain data, no Python objects).
 
-YAML (like JSON) lets a later key silently replace an earlier one in the same mapping. Where a
-file is a case or a knowledge-base entry, that would drop a finding or a number without anyone
-noticing, so ``safe_load(text, unique_keys=True)`` refuses a repeated key instead.
+YAML (like JSON) lets a later key silently replace an earlier one in the same mapping. In a
+case, a knowledge-base entry or a threshold file that would drop a finding or a number without
+anyone noticing, so ``safe_load`` refuses a repeated key instead.
 """
 
 from __future__ import annotations
@@ -45,10 +45,9 @@ class _UniqueKeyLoader(_Loader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-def safe_load(text: str, *, unique_keys: bool = False) -> Any:
+def safe_load(text: str) -> Any:
     """Parse one YAML document into plain data (raises ``yaml.YAMLError`` on bad YAML).
 
-    With ``unique_keys`` a key repeated in one mapping raises :class:`DuplicateKeyError`.
+    A key repeated in one mapping raises :class:`DuplicateKeyError` (a ``yaml.YAMLError``).
     """
-    loader = _UniqueKeyLoader if unique_keys else _Loader
-    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader

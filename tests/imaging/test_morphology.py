@@ -1,4 +1,5 @@
-"""The grid and morphology helpers give the same answers as the library routines they replace."""
+"""The grid and morphology helpers: the same answers as the library routines they replace, and the
+branch count of shapes whose arms are known."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_coarsen_and_refine():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(9, 14, 10)).astype(np.float32)
     f = (1, 2, 2)
-    expected = block_reduce(np.pad(a, [(0, 0), (0, 0), (0, 0)]), f, np.mean)
+    expected = block_reduce(a, f, np.mean)
     assert np.allclose(coarsen(a, f, "mean", np.float32), expected, atol=1e-6)
     assert np.array_equal(coarsen(a, f, "max", np.float32), block_reduce(a, f, np.max))
     odd = rng.integers(0, 5, size=(7, 9, 11))

@@ -66,7 +66,7 @@ def _decode(text: str, where: str) -> Any:
     except json.JSONDecodeError:
         pass
     try:
-        return yamlfile.safe_load(text, unique_keys=True)
+        return yamlfile.safe_load(text)
     except yamlfile.DuplicateKeyError as exc:
         mark = exc.problem_mark
         raise _repeated(where, exc.key, f" (line {mark.line + 1})" if mark else "") from None

@@ -19,8 +19,8 @@ from scipy.spatial import ConvexHull, QhullError, cKDTree
 from skimage.measure import block_reduce, regionprops
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
-from hepcal.imaging.detection import Detection, liver_distance
-from hepcal.imaging.morphology import Organ, ball, branching, close_bays, closing, coarsen, distance_to, refine, solidity
+from hepcal.imaging.detection import COARSE_GRID_MM, Detection
+from hepcal.imaging.morphology import Organ, ball, branching, closing, coarsen, distance_to, refine, solidity
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern"]
@@ -139,7 +139,10 @@ def characterise(
     sets = _DisjointSets(foci)
     for a, b in _near_pairs(detection, sp, cc.group_distance_mm):
         sets.union(a, b)
-    study = _Crop(foci, labels, image, liv, sp, cfg, detection.organ)
+    # the organ detection accepted the calcium in (built the same way when a caller made the
+    # detection itself), so that both steps mean the same liver
+    organ = detection.organ or Organ.build(liv, sp, cfg.detection.bay_closing_mm, grid_mm=COARSE_GRID_MM)
+    study = _Crop(foci, labels, image, liv, sp, cfg, organ)
     regions: dict[int, _Region] = {}
     pending = set(sets.roots())
     while pending:
@@ -306,7 +309,7 @@ class _Crop:
     liver: np.ndarray  # bool
     spacing: np.ndarray
     config: ImagingConfig
-    organ: Organ | None = None  # detection's liver with its surface bays closed
+    organ: Organ  # the liver with its surface bays closed, as detection used it
 
 
 def _analyse_neighbourhood(labs: list[int], crop: _Crop) -> _Region:
@@ -367,13 +370,10 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     # a lesion at the surface bulges the liver; an outline that follows the parenchyma (the
     # built-in one does) leaves it out. The liver with its surface bays closed stands for the
     # organ when asking where a lesion's tissue may lie.
-    if organ is not None:  # detection's organ, so that both steps mean the same liver
-        in_organ = coarsen(organ.crop(sub), f, "mean", np.float32) >= 0.5
-    else:
-        in_organ = close_bays(liv, wsp, cfg.detection.bay_closing_mm, grid_mm=MARGIN_GRID_MM)
+    in_organ = coarsen(organ.crop(sub), f, "mean", np.float32) >= 0.5
     outside = np.nonzero(tissue & ~in_organ)  # only the liver and its margin can hold a lesion's tissue
     if outside[0].size:
-        far = liver_distance(in_organ, wsp, outside, grid_mm=MARGIN_GRID_MM) > cfg.detection.liver_margin_mm
+        far = Organ.build(in_organ, wsp, 0.0, grid_mm=MARGIN_GRID_MM).distance(outside) > cfg.detection.liver_margin_mm
         tissue[tuple(o[far] for o in outside)] = False
     if cc.tissue_opening_mm > 0:
         tissue = ndi.binary_opening(tissue, ball(cc.tissue_opening_mm, wsp))
@@ -499,9 +499,10 @@ def _describe(
     # shape of the calcium
     flab, nfoci = ndi.label(calc, structure=np.ones((3, 3, 3), bool))
     props = regionprops(flab, spacing=tuple(sp))
-    sizes = [_diameter(flab == p.label, sp) for p in props] if nfoci <= 60 else [0.0]
     largest = max(props, key=lambda p: p.area)
     big = flab == largest.label
+    big_diameter = _diameter(big[largest.slice], sp)
+    sizes = [big_diameter if p is largest else _diameter(flab == p.label, sp) for p in props] if nfoci <= 60 else [0.0]
     solid = solidity(big[largest.slice])
     thickness = 2.0 * float(ndi.distance_transform_edt(np.pad(big, 1), sampling=sp).max())
     # branches are millimetre-sized: counted on the working grid, at the same cost for 0.7 mm
@@ -518,7 +519,7 @@ def _describe(
         "length_mm": round(_diameter(calc, sp), 2) if nfoci <= 60 else 0.0,
         "elongation": round(elong, 2),
         "solidity": round(solid, 3),
-        "roundness": round(min(1.0, thickness / max(_diameter(big[largest.slice], sp), 1e-6)), 3),
+        "roundness": round(min(1.0, thickness / max(big_diameter, 1e-6)), 3),
         "ends": branches.ends if branches else 0,
         "side_branch_mm": branches.side_branch_mm if branches else 0.0,
         "hollow": _hollow(pts, axis, centre),

