@@ -13,17 +13,19 @@ from hepcal.imaging.pipeline import scan_volume
 
 
 def test_rules_are_data_and_first_match_wins():
-    base = {"lesion": "none", "n_foci": 1, "max_focus_mm": 3.0, "thickness_mm": 3.0, "length_mm": 3.0, "elongation": 1.0,
+    base = {"lesion": "none", "n_foci": 1, "max_focus_mm": 3.0, "max_dot_mm": 3.0, "n_dots": 1, "thickness_mm": 3.0, "length_mm": 3.0, "elongation": 1.0,
             "solidity": 1.0, "roundness": 1.0, "ends": 0, "side_branch_mm": 0.0, "hollow": 0, "depth": 0.0, "coverage": 0.0,
             "diffuse": 0, "centrality": 0.0}
     assert name_pattern(base)[0] == "punctate"
+    # dots a partial-volume bridge joins into one 8 mm focus are still dots (sized at half maximum)
+    assert name_pattern({**base, "n_foci": 2, "n_dots": 3, "max_focus_mm": 8.0, "max_dot_mm": 4.5, "length_mm": 13, "solidity": 0.75})[0] == "punctate"
     assert name_pattern({**base, "diffuse": 1})[0] == "diffuse"
     assert name_pattern({**base, "lesion": "cystic", "depth": 0.1, "coverage": 0.5})[0] == "rim"
-    nodule = {**base, "max_focus_mm": 12, "thickness_mm": 10, "length_mm": 12, "solidity": 0.95, "roundness": 0.83}
+    nodule = {**base, "max_focus_mm": 12, "max_dot_mm": 11, "thickness_mm": 10, "length_mm": 12, "solidity": 0.95, "roundness": 0.83}
     assert name_pattern(nodule)[0] == "dense_nodular"
     # nearly convex but twice as long as it is thick: a chunk, not a nodule
     assert name_pattern({**nodule, "thickness_mm": 6, "roundness": 0.5, "solidity": 0.87})[0] == "coarse"
-    line = {**base, "max_focus_mm": 30, "thickness_mm": 3, "length_mm": 30, "solidity": 0.5, "roundness": 0.1, "ends": 2}
+    line = {**base, "max_focus_mm": 30, "max_dot_mm": 30, "thickness_mm": 3, "length_mm": 30, "solidity": 0.5, "roundness": 0.1, "ends": 2}
     assert name_pattern(line)[0] == "linear"
     assert name_pattern({**line, "ends": 3, "side_branch_mm": 8.0})[0] == "ductal"
     # a stellate calcification in a mass: its centre may lie off the mass's centre; a compact

@@ -124,6 +124,7 @@ class Characterisation(BaseModel):
     mixed_fluid_fraction: tuple[float, float]
     diffuse_min_foci: int = Field(ge=2)
     diffuse_max_focus_mm: float = Field(gt=0)
+    dots_max_focus_mm: float = Field(gt=0)
     subcapsular_mm: float = Field(ge=0)
     central_depth_fraction: float = Field(gt=0, le=1)
     branch_min_mm: float = Field(gt=0)

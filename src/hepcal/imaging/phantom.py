@@ -110,6 +110,17 @@ def _u(rot: np.ndarray, k: int) -> np.ndarray:
     return rot[:, k]
 
 
+#: The arms of a stellate calcification: the corners of a triangular bipyramid (at least 90°
+#: apart), turned at random and each tilted by a few degrees. Five independent random
+#: directions may fall close together and draw a bent line instead of a star.
+_STAR = np.array([[0, 0, 1], [0, 0, -1], [1, 0, 0], [-0.5, 0.866, 0], [-0.5, -0.866, 0]], float)
+
+
+def _star_directions(rng: np.random.Generator) -> np.ndarray:
+    d = _STAR @ random_rotation(rng).T + rng.normal(0.0, 0.1, _STAR.shape)
+    return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
 def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.random.Generator, *, liver_hu: float) -> list[Layer]:
     """The layers (soft tissue first, calcium last) that draw one lesion of ``spec.pattern``."""
     size = float(spec.size_mm or DEFAULT_SIZE_MM[spec.pattern])
@@ -123,8 +134,14 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
     p = spec.pattern
     if p == "punctate":
         L.append(Layer(sphere(c, r), ca, True, r, c))
-        for k in range(2):  # a small cluster: two more foci 5–8 mm away
-            d = _u(random_rotation(rng), 0) * rng.uniform(6.0, 8.0)
+        # a small cluster: two more foci 6–8 mm from the first and at least 6 mm from each other
+        # (60° apart seen from the first), so that no two dots are drawn as one blob
+        first = _u(random_rotation(rng), 0)
+        second = _u(random_rotation(rng), 0)
+        while first @ second > 0.5:
+            second = _u(random_rotation(rng), 0)
+        for u in (first, second):
+            d = u * rng.uniform(6.0, 8.0)
             cc = tuple(cv + d)
             L.append(Layer(sphere(cc, r * rng.uniform(0.9, 1.2)), ca, True, r * 1.3, cc))
     elif p == "coarse":
@@ -143,10 +160,10 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
         L.append(Layer(sphere(c, r), hu["enhancing"], False, r, c))
         # the calcification lies within the scar (stellate, radiating from its centre), as in
         # fibrolamellar carcinoma and large haemangiomas; the scar is wider than its calcium
-        L.append(Layer(sphere(c, r * 0.35), hu["scar"], False, r * 0.35, c))
+        # (arm tips 0.3 r + 1.2 mm from the centre, scar 0.45 r)
+        L.append(Layer(sphere(c, r * 0.45), hu["scar"], False, r * 0.45, c))
         arms = []
-        for k in range(5):
-            d = _u(random_rotation(rng), 0)
+        for d in _star_directions(rng):
             arms.append(capsule(c, tuple(cv + d * r * 0.3), 1.2))
         L.append(Layer(lambda q, arms=arms: np.min(np.stack([f(q) for f in arms]), axis=0), ca, True, r * 0.35, c))
     elif p == "amorphous":
@@ -311,16 +328,17 @@ def make_phantom(
     placed: list[tuple[np.ndarray, float]] = []
     for n, spec in enumerate(lesions, start=1):
         size = float(spec.size_mm or DEFAULT_SIZE_MM[spec.pattern])
+        footprint = _footprint_mm(spec.pattern, size)
         if spec.pattern == "diffuse":
             centers = _diffuse_centres(dist, affine, rng, count=24)
         elif spec.center_mm is not None:
             centers = [np.asarray(spec.center_mm, float)]
         else:
-            centers = [_place(dist, affine, size, placed, rng)]
+            centers = [_place(dist, affine, footprint, placed, rng)]
         mask = np.zeros(shape, bool)
         for cen in centers:
             paint(arr, affine, lesion_layers(spec, cen, phase, rng, liver_hu=hu["liver"]), calcium_out=mask)
-            placed.append((cen, size))
+            placed.append((cen, footprint))
         calcium[mask] = n
         cm = np.mean(centers, axis=0)
         truth.append(TruthLesion(spec.pattern, LESION_KIND[spec.pattern], tuple(float(v) for v in cm), size, n))
@@ -338,18 +356,24 @@ def make_phantom(
     return Phantom(vol, liver, calcium, truth, phase)
 
 
+def _footprint_mm(pattern: str, size: float) -> float:
+    """Diameter of what a lesion draws: a punctate cluster spans its dots 6–8 mm around the first."""
+    return 16.0 + 1.2 * size if pattern == "punctate" else size
+
+
 def _place(dist: np.ndarray, affine: np.ndarray, size: float, placed: list[tuple[np.ndarray, float]], rng: np.random.Generator) -> np.ndarray:
     """A random point at least ``size/2 + 6`` mm deep in the liver and away from other lesions."""
     need = size / 2 + 6.0
     cand = np.argwhere(dist > need)
     if cand.size == 0:
         raise InputError(f"no room in the phantom liver for a {size:.0f} mm lesion")
-    for _ in range(400):
-        idx = cand[rng.integers(len(cand))]
-        pt = affine[:3, :3] @ idx + affine[:3, 3]
-        if all(np.linalg.norm(pt - q) > (size + s) / 2 + 12 for q, s in placed):
-            return pt
-    raise InputError("could not place all lesions apart from each other; use fewer or smaller lesions")
+    pts = cand @ affine[:3, :3].T + affine[:3, 3]
+    free = np.ones(len(pts), bool)  # every point far enough from the lesions placed so far
+    for q, s in placed:
+        free &= np.linalg.norm(pts - q, axis=1) > (size + s) / 2 + 12
+    if not free.any():
+        raise InputError("could not place all lesions apart from each other; use fewer or smaller lesions")
+    return pts[rng.choice(np.flatnonzero(free))]
 
 
 def _diffuse_centres(dist: np.ndarray, affine: np.ndarray, rng: np.random.Generator, count: int) -> list[np.ndarray]:
