@@ -46,6 +46,16 @@ def test_closing_equals_closing_by_a_ball(spacing):
     padded = np.pad(mask, [(p, p) for p in pad])
     expected = ndi.binary_closing(padded, ball(r, sp))[tuple(slice(p, -p) for p in pad)]
     assert np.array_equal(closing(mask, r, sp), expected)
+    # a small mask in a large box and one touching the box's faces: only its own box is transformed
+    small = np.zeros((40, 50, 60), bool)
+    small[30:36, 2:9, 50:58] = mask[:6, :7, :8]
+    padded = np.pad(small, [(p, p) for p in pad])
+    assert np.array_equal(closing(small, r, sp), ndi.binary_closing(padded, ball(r, sp))[tuple(slice(p, -p) for p in pad)])
+    edge = mask.copy()
+    edge[0], edge[:, -1] = True, True
+    padded = np.pad(edge, [(p, p) for p in pad])
+    assert np.array_equal(closing(edge, r, sp), ndi.binary_closing(padded, ball(r, sp))[tuple(slice(p, -p) for p in pad)])
+    assert not closing(np.zeros((5, 5, 5), bool), r, sp).any()
 
 
 def test_coarsen_and_refine():
@@ -95,6 +105,10 @@ def test_organ_crop_and_distance_match_the_full_closed_mask():
     exact = ndi.distance_transform_edt(~full, sampling=sp)[pts]
     assert np.all(d[full[pts]] == 0)
     assert np.percentile(np.abs(d - exact), 99) < 3.0  # read off a 3 mm copy
+    for mm in (0.0, 2.0, 10.0):  # a lower bound: never rules out a voxel the distance puts within mm
+        maybe = organ.may_lie_within(pts, mm)
+        assert not np.any((d <= mm) & ~maybe)
+        assert not maybe[d > mm + 12.0].any()  # and is loose by at most about two 3 mm cells
 
 
 def _rods(segments, radius_mm, spacing=(1.0, 1.0, 1.0), shape=(48, 48, 48)) -> np.ndarray:

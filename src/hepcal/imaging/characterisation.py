@@ -572,7 +572,7 @@ def _describe(
         offset = float(np.linalg.norm(pts.mean(0) - lpts.mean(0)))
         features["centrality"] = round(max(0.0, 1.0 - offset / max(radius, 1e-6)), 3)
         surface = lesion_mask & ~ndi.binary_erosion(lesion_mask)
-        near = ndi.distance_transform_edt(~calc, sampling=sp) <= 2.5
+        near = distance_to(calc, sp, 2.5) <= 2.5
         features["coverage"] = round(float(near[surface].mean()) if surface.any() else 0.0, 3)
     pattern, why = name_pattern(features, cfg)
     # where it is

@@ -196,9 +196,18 @@ class _Stats:
 
 
 def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, organ: Organ, margin_mm: float) -> _Stats:
-    """Per-component size, peak, mean, centroid and liver distance, in one pass over dense voxels."""
+    """Per-component size, peak, mean, centroid and liver distance, in one pass over dense voxels.
+
+    Only components with a voxel that may lie within the liver margin are measured (the others,
+    bone far from the liver, keep zeros and ``inside`` 0, which is all detection asks of them).
+    """
     coords = np.unravel_index(np.flatnonzero(labels), labels.shape)
     lab = labels[coords]
+    near = np.zeros(n + 1, bool)
+    near[lab[organ.may_lie_within(coords, margin_mm)]] = True
+    sel = near[lab]
+    coords = tuple(c[sel] for c in coords)
+    lab = lab[sel]
     vals = image[coords]
     nvox = np.bincount(lab, minlength=n + 1)
     count = np.maximum(nvox, 1)

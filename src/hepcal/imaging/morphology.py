@@ -34,11 +34,19 @@ def closing(mask: np.ndarray, radius_mm: float, sp: np.ndarray) -> np.ndarray:
     radius of the mask; erosion: farther than the radius from outside), at a cost that does not
     grow with the ball on fine grids.
     """
+    mask = np.asarray(mask, bool)
+    out = np.zeros(mask.shape, bool)
+    if not mask.any():
+        return out
+    # only the mask's bounding box (plus the radius) can change: the transforms run on it alone
+    box = tuple(slice(int(i[0]), int(i[-1]) + 1) for i in (np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax))) for ax in range(mask.ndim)))
     pad = [int(np.ceil(radius_mm / s)) + 1 for s in sp]
-    m = np.pad(mask, [(p, p) for p in pad])
+    m = np.pad(mask[box], [(p, p) for p in pad])
     grown = ndi.distance_transform_edt(~m, sampling=sp) <= radius_mm
     closed = ndi.distance_transform_edt(grown, sampling=sp) > radius_mm
-    return closed[tuple(slice(p, n - p) for p, n in zip(pad, closed.shape))]
+    grow = tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, mask.shape))
+    out[grow] = closed[tuple(slice(p - (b.start - g.start), p + (g.stop - b.start)) for b, p, g in zip(box, pad, grow))]
+    return out
 
 
 def coarsen(a: np.ndarray, f: tuple[int, ...], how: str, dtype: Any) -> np.ndarray:
@@ -87,6 +95,7 @@ class Organ:
     factors: tuple[int, ...]
     coarse: np.ndarray  # bool on blocks of ``factors``: the mask closed by a ball
     _distance: np.ndarray | None = field(default=None, repr=False)
+    _low: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, mask: np.ndarray, spacing: np.ndarray, bay_mm: float, *, grid_mm: float = 3.0) -> Organ:
@@ -114,13 +123,29 @@ class Organ:
         voxel). A grid already that coarse is transformed exactly.
         """
         f = np.array(self.factors)
-        if self._distance is None:
-            self._distance = ndi.distance_transform_edt(~self.coarse, sampling=self.spacing * f)
         at = [(p - (k - 1) / 2) / k for p, k in zip(points, f)]
-        out = ndi.map_coordinates(self._distance, at, order=1, mode="nearest")
+        out = ndi.map_coordinates(self._coarse_distance(), at, order=1, mode="nearest")
         inside = self.mask[points] | self.coarse[tuple(np.minimum(p // k, n - 1) for p, k, n in zip(points, f, self.coarse.shape))]
         out[inside] = 0.0
         return out
+
+    def may_lie_within(self, points: tuple[np.ndarray, ...], mm: float) -> np.ndarray:
+        """False where :meth:`distance` is surely more than ``mm`` (a cheap lower bound, no interpolation).
+
+        An interpolated distance is at least the smallest of the coarse values around it, so
+        the minimum over each coarse voxel's neighbours bounds it from below. Detection uses it
+        to skip the exact distance of the many bone voxels far from the liver.
+        """
+        f = np.array(self.factors)
+        if self._low is None:
+            self._low = ndi.minimum_filter(self._coarse_distance(), size=3, mode="nearest")
+        near = tuple(np.clip(np.round((p - (k - 1) / 2) / k).astype(np.intp), 0, n - 1) for p, k, n in zip(points, f, self.coarse.shape))
+        return (self._low[near] <= mm) | self.mask[points]
+
+    def _coarse_distance(self) -> np.ndarray:
+        if self._distance is None:
+            self._distance = ndi.distance_transform_edt(~self.coarse, sampling=self.spacing * np.array(self.factors))
+        return self._distance
 
 
 def distance_to(mask: np.ndarray, spacing: np.ndarray, limit_mm: float) -> np.ndarray:
