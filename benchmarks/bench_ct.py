@@ -14,8 +14,6 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import merge  # noqa: E402
 

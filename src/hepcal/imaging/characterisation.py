@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
-from scipy.spatial import ConvexHull, QhullError, cKDTree
+from scipy.spatial import cKDTree
 from skimage.measure import block_reduce, regionprops
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
 from hepcal.imaging.detection import COARSE_GRID_MM, Detection
-from hepcal.imaging.morphology import Organ, ball, branching, closing, coarsen, distance_to, dots, refine, solidity
+from hepcal.imaging.morphology import Organ, ball, branching, closing, coarsen, diameter, distance_to, dots, refine, solidity
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern"]
@@ -51,30 +51,6 @@ def name_pattern(features: dict[str, Any], config: ImagingConfig | None = None) 
         if all(c.holds(features) for c in rule.when):
             return rule.pattern, rule.why
     return "coarse", "no rule matched"
-
-
-def _feret(points_mm: np.ndarray) -> float:
-    """Largest distance between two points (convex hull vertices; all points when few)."""
-    if len(points_mm) < 2:
-        return 0.0
-    pts = points_mm
-    if len(pts) > 8:
-        try:
-            pts = pts[ConvexHull(pts).vertices]
-        except QhullError:  # flat set
-            pass
-    if len(pts) > 3000:
-        pts = pts[:: len(pts) // 3000 + 1]
-    d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
-    return float(d.max())
-
-
-def _diameter(mask: np.ndarray, spacing: np.ndarray) -> float:
-    """Largest diameter in mm: between voxel centres, plus one voxel (a single voxel measures its size)."""
-    if mask.sum() > 2000:  # the farthest points lie on the surface: the same hull, fewer points
-        mask = mask & ~ndi.binary_erosion(mask)
-    pts = np.argwhere(mask) * spacing
-    return _feret(pts) + float(np.mean(spacing))
 
 
 def _axes(points_mm: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -446,7 +422,7 @@ def _local_liver_reference(smooth: np.ndarray, sel: np.ndarray, sp: np.ndarray, 
 
 def _focus_size(labels: np.ndarray, label: int, focus: Any, sp: np.ndarray) -> float:
     sel = labels[focus.box] == label
-    return _diameter(sel, sp) if sel.any() else 0.0
+    return diameter(sel, sp) if sel.any() else 0.0
 
 
 #: Voxels this far (in voxels) from calcium are the background its dots are measured against.
@@ -534,8 +510,8 @@ def _describe(
     props = regionprops(flab, spacing=tuple(sp))
     largest = max(props, key=lambda p: p.area)
     big = flab == largest.label
-    big_diameter = _diameter(big[largest.slice], sp)
-    sizes = [big_diameter if p is largest else _diameter(flab == p.label, sp) for p in props] if nfoci <= 60 else [0.0]
+    big_diameter = diameter(big[largest.slice], sp)
+    sizes = [big_diameter if p is largest else diameter(flab == p.label, sp) for p in props] if nfoci <= 60 else [0.0]
     solid = solidity(big[largest.slice])
     thickness = 2.0 * float(ndi.distance_transform_edt(np.pad(big, 1), sampling=sp).max())
     # branches are millimetre-sized: counted on the working grid, at the same cost for 0.7 mm
@@ -552,7 +528,7 @@ def _describe(
         "max_dot_mm": round(max(dot_sizes), 2),
         "n_dots": int(n_dots),
         "thickness_mm": round(thickness, 2),
-        "length_mm": round(_diameter(calc, sp), 2) if nfoci <= 60 else 0.0,
+        "length_mm": round(diameter(calc, sp), 2) if nfoci <= 60 else 0.0,
         "elongation": round(elong, 2),
         "solidity": round(solid, 3),
         "roundness": round(min(1.0, thickness / max(big_diameter, 1e-6)), 3),
@@ -600,7 +576,7 @@ def _describe(
             f"density in the lipiodol range (>= {mim.lipiodol_hu:.0f} HU; dense retention >= {mim.dense_lipiodol_hu:.0f} HU "
             f"[{', '.join(mim.lipiodol_refs)}]): after TACE this may be retained lipiodol rather than calcium"
         )
-    size = float(_diameter(lesion_mask, sp)) if kind != "none" else features["length_mm"] or features["max_focus_mm"]
+    size = float(diameter(lesion_mask, sp)) if kind != "none" else features["length_mm"] or features["max_focus_mm"]
     if diffuse:
         size = features["max_focus_mm"]
     finding = {

@@ -126,7 +126,8 @@ def detect_calcifications(
 
     Notes
     -----
-    Every dense component is measured in one pass over the dense voxels (``np.bincount``
+    Every dense component that may come within the liver margin (a lower bound on its distance
+    rules out bone far away) is measured in one pass over its voxels (``np.bincount``
     statistics), with the distance from the liver read off a distance map of a ~3 mm copy of the
     liver; only the few components that pass those tests get the exact surround test, in a crop
     around each of them. Nothing larger than the liver's bounding box is allocated, and the only

@@ -15,7 +15,31 @@ import scipy.ndimage as ndi
 from scipy.spatial import ConvexHull, QhullError
 from skimage.graph import MCP_Geometric
 
-__all__ = ["Branching", "Dots", "Organ", "ball", "branching", "closing", "coarsen", "distance_to", "dots", "refine", "solidity"]
+__all__ = ["Branching", "Dots", "Organ", "ball", "branching", "closing", "coarsen", "diameter", "distance_to", "dots", "refine", "solidity"]
+
+
+def diameter(mask: np.ndarray, spacing: np.ndarray | tuple[float, ...]) -> float:
+    """Largest diameter in mm: between voxel centres, plus one voxel (a single voxel measures its size)."""
+    sp = np.asarray(spacing, float)
+    if mask.sum() > 2000:  # the farthest points lie on the surface: the same hull, fewer points
+        mask = mask & ~ndi.binary_erosion(mask)
+    return _feret(np.argwhere(mask) * sp) + float(np.mean(sp))
+
+
+def _feret(points_mm: np.ndarray) -> float:
+    """Largest distance between two points (convex hull vertices; all points when few)."""
+    if len(points_mm) < 2:
+        return 0.0
+    pts = points_mm
+    if len(pts) > 8:
+        try:
+            pts = pts[ConvexHull(pts).vertices]
+        except QhullError:  # flat set
+            pass
+    if len(pts) > 3000:
+        pts = pts[:: len(pts) // 3000 + 1]
+    d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
+    return float(d.max())
 
 
 def ball(radius_mm: float, spacing: np.ndarray | tuple[float, ...]) -> np.ndarray:
@@ -294,7 +318,7 @@ def dots(values: np.ndarray, mask: np.ndarray, spacing: np.ndarray | tuple[float
     height = peak - background
     if not m.any() or height <= 0:
         lab, n = ndi.label(m, structure=np.ones((3, 3, 3), bool))
-        return Dots(lab.astype(np.int32), tuple(_extent(lab == k, sp) for k in range(1, n + 1)))
+        return Dots(lab.astype(np.int32), tuple(diameter(lab == k, sp) for k in range(1, n + 1)))
     markers, n = ndi.label(h_maxima(v, max(0.1 * height, 1e-3)) & m, structure=np.ones((3, 3, 3), bool))
     pieces = watershed(-v, markers, mask=m, connectivity=3) if n > 1 else m.astype(np.int32)
     if n > 1:
@@ -323,19 +347,5 @@ def dots(values: np.ndarray, mask: np.ndarray, spacing: np.ndarray | tuple[float
     for k in range(1, n + 1):  # each dot measured at half its own maximum, not at the threshold
         piece = pieces == k
         top = float(v[piece].max())
-        sizes.append(_extent(piece & (v >= background + resolve * (top - background)), sp))
+        sizes.append(diameter(piece & (v >= background + resolve * (top - background)), sp))
     return Dots(pieces.astype(np.int32), tuple(sizes))
-
-
-def _extent(mask: np.ndarray, sp: np.ndarray) -> float:
-    """Largest diameter in mm between voxel centres, plus one voxel (a single voxel measures its size)."""
-    pts = np.argwhere(mask) * sp
-    if len(pts) < 2:
-        return float(np.mean(sp)) if len(pts) else 0.0
-    if len(pts) > 8:
-        try:
-            pts = pts[ConvexHull(pts).vertices]
-        except QhullError:
-            pass
-    d = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1))
-    return float(d.max()) + float(np.mean(sp))
