@@ -26,3 +26,24 @@ def test_seg_lines_up_with_the_series(tmp_path):
     lps = pts @ back.affine[:3, :3].T + back.affine[:3, 3]
     idx = np.round(v.lps_to_index(lps)).astype(int)
     assert calcium[tuple(idx.T)].mean() > 0.8
+
+
+def test_seg_codes_are_the_project_codes(tmp_path):
+    """One code per concept: the SEG's calcification is the SR's and FHIR's (codes.yaml)."""
+    from hepcal.report.codes import codes
+
+    v = read_study(example("ct_dicom"))
+    liver = load_mask(example("ct_dicom_labels.nii.gz"), v, label=5)
+    v2, _, _ = insert_lesions(v, liver, [LesionSpec("dense_nodular", 10), LesionSpec("coarse", 12)], phase="portal", seed=2)
+    res = scan_volume(v2, liver_mask=liver, assess=False)
+    path, _ = write_seg(v2, res.lesions, tmp_path / "seg.dcm")
+    seg = hd.seg.segread(path)
+    assert seg.number_of_segments == len(res.lesions) >= 1
+    for desc in seg.SegmentSequence:
+        assert desc.SegmentedPropertyTypeCodeSequence[0].CodeValue == codes()["calcification"][0]["code"] == codes()["seg"]["type"]["code"]
+        assert desc.SegmentAlgorithmName == "hepcal"
+        family = desc.SegmentationAlgorithmIdentificationSequence[0].AlgorithmFamilyCodeSequence[0]
+        assert family.CodeValue == "123104"  # Morphological Operations, not Artificial Intelligence
+    # each lesion's calcium is its own segment, voxel for voxel
+    back = seg.get_volume(combine_segments=True)
+    assert sorted(int(k) for k in np.unique(back.array) if k) == list(range(1, len(res.lesions) + 1))

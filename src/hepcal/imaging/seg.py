@@ -56,10 +56,17 @@ def _complete(headers: tuple[Any, ...]) -> tuple[list[Any], list[str]]:
     return out, sorted(set(fixed))
 
 
+def _code(hd: Any, concept: str) -> Any:
+    """A coded concept of the SEG from ``report/codes.yaml``: one code per concept for SEG, SR and FHIR."""
+    from hepcal.report.codes import codes
+
+    entry = codes()["seg"][concept]
+    return hd.sr.CodedConcept(value=entry["code"], scheme_designator=codes()["dicom_schemes"][entry["scheme"]], meaning=entry["display"])
+
+
 def write_seg(volume: Volume, lesions: list[Lesion], path: str | Path) -> tuple[Path, list[str]]:
     """Write one binary segment per lesion's calcium; returns (path, identifiers filled in)."""
     import highdicom as hd
-    from pydicom.sr.codedict import codes
 
     headers = volume.metadata.get("dicom_headers")
     if not headers:
@@ -67,22 +74,26 @@ def write_seg(volume: Volume, lesions: list[Lesion], path: str | Path) -> tuple[
     if not lesions:
         raise SegWriteError("no calcification to segment")
     sources, fixed = _complete(tuple(headers))
-    mask = np.zeros((len(lesions),) + volume.shape, dtype=bool)
-    for k, les in enumerate(lesions):
-        mask[k][les.box] |= les.calcium
-    algo = hd.AlgorithmIdentificationSequence(name="hepcal", version=__version__, family=codes.cid7162.ArtificialIntelligence)
+    # A label map (segment k = lesion k) rather than a one-hot stack: the lesions' calcium never
+    # overlaps (each focus belongs to one lesion), highdicom turns a label map into the same
+    # BINARY segments, and the memory is one small integer array instead of lesions x volume.
+    dtype = np.uint8 if len(lesions) < 256 else np.uint16
+    labels = np.zeros(volume.shape, dtype=dtype)
+    for k, les in enumerate(lesions, start=1):
+        labels[les.box][les.calcium] = k
+    algo = hd.AlgorithmIdentificationSequence(name="hepcal", version=__version__, family=_code(hd, "algorithm_family"))
     descriptions = [
         hd.seg.SegmentDescription(
             segment_number=k + 1,
             segment_label=f"lesion {les.index}: {', '.join(les.finding['calcification'])} calcification",
-            segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-            segmented_property_type=codes.SCT.Calcified,
+            segmented_property_category=_code(hd, "category"),
+            segmented_property_type=_code(hd, "type"),
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
             algorithm_identification=algo,
         )
         for k, les in enumerate(lesions)
     ]
-    vol = hd.Volume(np.moveaxis(mask, 0, -1).astype(np.uint8), volume.affine, coordinate_system="PATIENT", channels={"SegmentNumber": list(range(1, len(lesions) + 1))})
+    vol = hd.Volume(labels, volume.affine, coordinate_system="PATIENT")
     try:
         seg = hd.seg.Segmentation(
             source_images=sources,
