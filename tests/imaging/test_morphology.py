@@ -8,7 +8,7 @@ import pytest
 import scipy.ndimage as ndi
 from skimage.measure import block_reduce, regionprops
 
-from hepcal.imaging.morphology import ball, branching, closing, coarsen, distance_to, dots, refine, solidity
+from hepcal.imaging.morphology import ball, bbox, branching, closing, coarsen, diameter, distance_to, dots, refine, solidity
 
 
 def _blobs(seed: int, shape=(24, 30, 28), level=0.5) -> np.ndarray:
@@ -73,6 +73,34 @@ def test_coarsen_and_refine():
     assert back.shape == odd.shape
     assert np.all(back >= odd)  # every voxel lies in a block whose maximum it cannot exceed
     assert coarsen(a, (1, 1, 1), "mean", np.float32) is a
+    # zero padding: the weighted mean of partial edge blocks (the local liver reference's use)
+    padded = np.pad(a, [(0, 0), (0, 0), (0, 1)])
+    assert np.allclose(coarsen(a, (1, 2, 3), "mean", np.float32, pad="constant"), block_reduce(padded, (1, 2, 3), np.mean), atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bbox_is_the_extent_of_the_voxels(seed):
+    m = _blobs(seed, level=0.56)
+    idx = np.argwhere(m)
+    box = bbox(m)
+    assert [(s.start, s.stop) for s in box] == [(int(lo), int(hi) + 1) for lo, hi in zip(idx.min(0), idx.max(0))]
+    grown = bbox(m, (2, 0, 50))
+    assert grown[0].start == max(0, box[0].start - 2) and grown[1] == box[1]
+    assert grown[2] == slice(max(0, box[2].start - 50), m.shape[2])  # clipped to the array
+    assert bbox(np.zeros((3, 4, 5), bool)) is None
+
+
+def test_diameter_of_an_ellipsoid_is_exact():
+    """A 90 mm ellipsoid: the largest distance over every surface voxel (brute force), no thinning."""
+    sp = np.array([1.0, 0.8, 0.8])
+    n = (np.array([96, 48, 48]) / sp).astype(int)
+    z, y, x = np.ogrid[: n[0], : n[1], : n[2]]
+    c = (n - 1) / 2
+    m = ((z - c[0]) * sp[0] / 45) ** 2 + ((y - c[1]) * sp[1] / 20) ** 2 + ((x - c[2]) * sp[2] / 20) ** 2 <= 1
+    surface = np.argwhere(m & ~ndi.binary_erosion(m)) * sp
+    brute = max(float(np.sqrt(((chunk[:, None] - surface[None]) ** 2).sum(-1)).max()) for chunk in np.array_split(surface, 20))
+    assert diameter(m, sp) == pytest.approx(brute + sp.mean(), abs=1e-9)
+    assert 89.0 <= diameter(m, sp) <= 91.0
 
 
 def test_distance_to_is_exact_within_its_limit():

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 import scipy.ndimage as ndi
+from scipy.cluster.hierarchy import DisjointSet
 from scipy.spatial import cKDTree
-from skimage.measure import block_reduce, regionprops
+from skimage.measure import regionprops
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
 from hepcal.imaging.detection import COARSE_GRID_MM, Detection
-from hepcal.imaging.morphology import Organ, ball, branching, closing, coarsen, diameter, distance_to, dots, refine, solidity
+from hepcal.imaging.morphology import Organ, ball, bbox, branching, closing, coarsen, diameter, distance_to, dots, refine, solidity
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern"]
@@ -112,7 +113,7 @@ def characterise(
     liv = liver[crop]
     labels = detection.labels
     foci = {f.label: f for f in detection.foci}
-    sets = _DisjointSets(foci)
+    sets = _Groups(foci)
     for a, b in _near_pairs(detection, sp, cc.group_distance_mm):
         sets.union(a, b)
     # the organ detection accepted the calcium in (built the same way when a caller made the
@@ -213,28 +214,27 @@ class _Region:
     outline: np.ndarray  # bool: the whole lesion (calcium and tissue, gaps closed, holes filled)
 
 
-class _DisjointSets:
-    """Union-find over focus labels (groups of foci that form one lesion)."""
+class _Groups:
+    """Groups of foci that form one lesion (scipy's union-find), each named by its smallest label.
+
+    Naming a group by its smallest focus label keeps the lesions' order independent of how the
+    union-find picks its roots.
+    """
 
     def __init__(self, items: Iterable[int]) -> None:
-        self._parent = {i: i for i in items}
+        self._sets = DisjointSet(items)
 
     def find(self, i: int) -> int:
-        while self._parent[i] != i:
-            self._parent[i] = self._parent[self._parent[i]]
-            i = self._parent[i]
-        return i
+        return min(self._sets.subset(i))
 
     def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self._parent[max(ra, rb)] = min(ra, rb)
+        self._sets.merge(a, b)
 
     def roots(self) -> list[int]:
-        return sorted({self.find(i) for i in self._parent})
+        return sorted(min(s) for s in self._sets.subsets())
 
     def members(self, root: int) -> list[int]:
-        return sorted(i for i in self._parent if self.find(i) == root)
+        return sorted(self._sets.subset(root))
 
 
 def _near_pairs(detection: Detection, sp: np.ndarray, distance_mm: float) -> list[tuple[int, int]]:
@@ -409,15 +409,12 @@ def _local_liver_reference(smooth: np.ndarray, sel: np.ndarray, sp: np.ndarray, 
     if not sel.any():
         return np.full(smooth.shape, float(np.median(smooth)), np.float32)
     f = tuple(max(1, int(round(4.0 / s))) for s in sp)
-    pad = [(0, (-n) % k) for n, k in zip(smooth.shape, f)]
-    w = block_reduce(np.pad(sel.astype(np.float32), pad), f, np.mean)
-    v = block_reduce(np.pad(np.where(sel, smooth, 0).astype(np.float32), pad), f, np.mean)
+    w = coarsen(sel.astype(np.float32), f, "mean", np.float32, pad="constant")
+    v = coarsen(np.where(sel, smooth, 0).astype(np.float32), f, "mean", np.float32, pad="constant")
     sig = sigma_mm / (sp * np.array(f))
     ref = ndi.gaussian_filter(v, sig) / np.maximum(ndi.gaussian_filter(w, sig), 1e-3)
     ref[ndi.gaussian_filter(w, sig) < 1e-3] = float(np.median(smooth[sel]))
-    for ax, k in enumerate(f):
-        ref = np.repeat(ref, k, axis=ax)
-    return ref[: smooth.shape[0], : smooth.shape[1], : smooth.shape[2]]
+    return refine(ref, f, smooth.shape)
 
 
 def _focus_size(labels: np.ndarray, label: int, focus: Any, sp: np.ndarray) -> float:
@@ -466,14 +463,6 @@ def _count_word(n: int, cc: Any) -> str:
     return "innumerable"
 
 
-def _bbox(mask: np.ndarray, pad: int = 2) -> tuple[slice, slice, slice]:
-    out = []
-    for ax in range(3):
-        idx = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != ax)))
-        out.append(slice(max(0, idx[0] - pad), min(mask.shape[ax], idx[-1] + pad + 1)))
-    return tuple(out)  # type: ignore[return-value]
-
-
 def _describe(
     index: int,
     labs: list[int],
@@ -491,7 +480,7 @@ def _describe(
     cfg: ImagingConfig,
 ) -> Lesion:
     cc = cfg.characterisation
-    box = _bbox(gmask | gtissue, pad=3)
+    box = bbox(gmask | gtissue, pad=3)
     calc = gmask[box]
     tis = gtissue[box]
     vox = volume.voxel_volume_mm3

@@ -16,7 +16,7 @@ import scipy.ndimage as ndi
 
 from hepcal.errors import InputError
 from hepcal.imaging.config import PHASES, ImagingConfig, imaging_config
-from hepcal.imaging.morphology import Organ, ball
+from hepcal.imaging.morphology import Organ, ball, bbox
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Detection", "Focus", "Threshold", "detect_calcifications", "liver_box", "phase_threshold"]
@@ -90,15 +90,10 @@ def phase_threshold(phase: str, *, blood_pool_hu: float | None = None, config: I
 
 def liver_box(liver: np.ndarray, spacing: np.ndarray, margin_mm: float) -> tuple[slice, slice, slice]:
     """Bounding box of the liver grown by ``margin_mm`` (clipped to the volume)."""
-    if not liver.any():
+    box = bbox(liver, [int(np.ceil(margin_mm / s)) for s in spacing])
+    if box is None:
         raise InputError("the liver mask is empty; nothing to search")
-    box = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        idx = np.flatnonzero(liver.any(axis=other))
-        pad = int(np.ceil(margin_mm / spacing[axis]))
-        box.append(slice(max(0, idx[0] - pad), min(liver.shape[axis], idx[-1] + pad + 1)))
-    return tuple(box)  # type: ignore[return-value]
+    return box  # type: ignore[return-value]
 
 
 def detect_calcifications(

@@ -34,11 +34,10 @@ from typing import Protocol
 
 import numpy as np
 import scipy.ndimage as ndi
-from skimage.measure import block_reduce
 
 from hepcal.errors import InputError
 from hepcal.imaging.config import LiverSegmentation, imaging_config
-from hepcal.imaging.morphology import ball
+from hepcal.imaging.morphology import ball, coarsen, refine
 from hepcal.imaging.reading import is_nifti
 from hepcal.imaging.resample import MaskGeometryError, resample_labels
 from hepcal.imaging.volume import Volume, ras_to_lps
@@ -286,7 +285,7 @@ class BuiltinLiverSegmenter:
         p = self.params
         spacing = volume.spacing
         factors = tuple(max(1, int(round(p.working_spacing_mm / s))) for s in spacing)
-        small = _block_mean(volume.array, factors)
+        small = coarsen(volume.array, factors, "mean", np.float32)
         sp = spacing * np.array(factors)
         smooth = ndi.gaussian_filter(small, p.smoothing_sigma_mm / sp) if p.smoothing_sigma_mm > 0 else small
         body = _body(smooth, p.body_threshold_hu)
@@ -316,7 +315,7 @@ class BuiltinLiverSegmenter:
         mask = ndi.binary_closing(np.pad(mask, pad), ball(p.closing_mm, sp))[pad:-pad, pad:-pad, pad:-pad]
         mask = np.stack([ndi.binary_fill_holes(s) for s in mask])
         mask |= _enclosed_lesions(mask, smooth, body, liver_hu, sp, p)
-        return _upsample(mask, factors, volume.shape)
+        return np.ascontiguousarray(refine(mask, factors, volume.shape))
 
 
 #: 26 directions (faces, edges and corners of a cube), unit length.
@@ -358,22 +357,6 @@ def _enclosed_lesions(mask: np.ndarray, smooth: np.ndarray, body: np.ndarray, li
     lab, _ = ndi.label(add)
     touching = np.unique(lab[ndi.binary_dilation(mask) & ~mask & (lab > 0)])
     return np.isin(lab, touching)
-
-
-def _block_mean(array: np.ndarray, factors: tuple[int, ...]) -> np.ndarray:
-    pad = [(0, (-n) % f) for n, f in zip(array.shape, factors)]
-    a = np.pad(array.astype(np.float32, copy=False), pad, mode="edge") if any(x[1] for x in pad) else array.astype(np.float32, copy=False)
-    if all(f == 1 for f in factors):
-        return a.copy()
-    return block_reduce(a, factors, np.mean).astype(np.float32)
-
-
-def _upsample(mask: np.ndarray, factors: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
-    out = mask
-    for axis, f in enumerate(factors):
-        if f > 1:
-            out = np.repeat(out, f, axis=axis)
-    return np.ascontiguousarray(out[: shape[0], : shape[1], : shape[2]])
 
 
 def _body(smooth: np.ndarray, threshold: float) -> np.ndarray:
