@@ -70,23 +70,23 @@ def register(app: typer.Typer) -> None:
         from hepcal.imaging.outputs import write_outputs
         from hepcal.imaging.pipeline import scan_study
 
-        bar = None
+        bar = task = None
         if progress and err.is_terminal:
-            from tqdm import tqdm
+            from rich.progress import Progress
 
-            bar = tqdm(total=100, desc="scan", unit="%", file=err.file, leave=False)
+            bar = Progress(console=err, transient=True)
+            task = bar.add_task("scan", total=100)
+            bar.start()
 
         def report(step: str, frac: float) -> None:
             if bar is not None:
-                bar.set_description(step)
-                bar.n = int(frac * 100)
-                bar.refresh()
+                bar.update(task, description=step, completed=int(frac * 100))
 
         try:
             result = scan_study(study, liver_mask=liver_mask, liver_label=liver_label, phase=phase.value, overrides=tuple(set_), series=series, progress=report)
         finally:
             if bar is not None:
-                bar.close()
+                bar.stop()
         if out_dir is not None or report_dir is not None:
             path = write_outputs(result, out_dir if out_dir is not None else report_dir)
             if fmt is ScanFormat.table:
