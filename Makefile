@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean browser
+.PHONY: install demo test test-fast bench clean browser pacs-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,10 @@ demo: $(STAMP)  ## assess the bundled example cases and print them
 browser:  ## Debian's chromium for the browser tests (skipped when it cannot be installed)
 	@command -v chromium >/dev/null 2>&1 || ( (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will be skipped" )
 
-test: $(STAMP) browser  ## the whole test suite
+pacs-server:  ## Debian's Orthanc for the PACS round-trip tests (skipped when it cannot be installed)
+	@command -v Orthanc >/dev/null 2>&1 || ( (apt-get update -qq && apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null) || echo "orthanc not installed: PACS round-trip tests will be skipped" )
+
+test: $(STAMP) browser pacs-server  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)  ## tests without the browser and slow end-to-end ones

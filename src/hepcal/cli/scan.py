@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from hepcal.cli.common import err, handle_errors, out, write_line
+from hepcal.errors import InputError
 
 
 class ScanFormat(str, Enum):
@@ -51,11 +52,42 @@ def _summary(result) -> None:  # type: ignore[no-untyped-def]
         out.print(f"[dim]- {note}[/]", highlight=False)
 
 
+def _fetch(url: str, dest: Path):  # type: ignore[no-untyped-def]
+    """Fetch the series the selection rules choose; say which and why on stderr."""
+    from hepcal.pacs.dicomweb import client_from_env, fetch_study, parse_study_url
+
+    ref = parse_study_url(url)
+    client = client_from_env(ref.base_url)
+    folder, choice = fetch_study(ref, dest, client=client)
+    err.print(f"series analysed: {choice.chosen.label()} ({'; '.join(choice.reasons)})", markup=False, highlight=False)
+    for uid, why in choice.rejected.items():
+        err.print(f"  set aside {uid}: {why}", markup=False, highlight=False)
+    return ref, folder, client
+
+
+def _push(remote, result, results_dir: Path, report_dir: Optional[Path]) -> None:  # type: ignore[no-untyped-def]
+    """Store the SEG and the SR of this scan in the study (writing the SR when not yet written)."""
+    from hepcal.knowledge import load
+    from hepcal.pacs.dicomweb import push
+    from hepcal.report.source import from_findings
+    from hepcal.report.sr import write_sr
+
+    ref, folder, client = remote
+    files = [results_dir / result.seg_file] if result.seg_file else []
+    sr = (report_dir / "sr.dcm") if report_dir is not None else None
+    if sr is None or not sr.exists():
+        sr = write_sr(from_findings(results_dir / "findings.json", load(), study=folder), results_dir / "sr.dcm")
+    if sr is not None:
+        files.append(sr)
+    stored = push(ref, files, client=client)
+    err.print(f"stored in the PACS: {len(stored.stored)} object(s)" + (f"; not stored again: {', '.join(stored.skipped)}" if stored.skipped else ""), markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def scan(
-        study: Path = typer.Argument(..., help="DICOM series folder, a .zip of one, or a .nii/.nii.gz CT volume."),
+        study: str = typer.Argument(..., help="DICOM series folder, a .zip of one, a .nii/.nii.gz CT volume, or a DICOMweb study address (https://<host>/<root>/studies/<StudyInstanceUID>; credentials from HEPCAL_DICOMWEB_TOKEN or HEPCAL_DICOMWEB_USER/PASSWORD)."),
         liver_mask: Optional[Path] = typer.Option(None, "--liver-mask", help="Liver mask: NIfTI label map or DICOM SEG (brought onto the CT through patient space)."),
         liver_label: Optional[int] = typer.Option(None, "--liver-label", help="Label value (NIfTI) or segment number (SEG) of the liver, e.g. 5 for TotalSegmentator."),
         phase: PhaseChoice = typer.Option(PhaseChoice.auto, "--phase", help="Contrast phase; auto detects it from the aorta and liver."),
@@ -65,10 +97,26 @@ def register(app: typer.Typer) -> None:
         fmt: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="table (readable) or json (findings.json on stdout)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on standard error."),
         report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports (HTML, PDF, patient, FHIR, DICOM SR) into this folder (see hepcal report).", show_default=False),
+        push: bool = typer.Option(False, "--push", help="DICOMweb study only: store the DICOM SEG and SR back in the study (STOW-RS); a rerun of the same version stores nothing twice."),
     ) -> None:
         """Find calcified liver lesions in a CT study, describe and assess each one."""
+        import tempfile
+
         from hepcal.imaging.outputs import write_outputs
         from hepcal.imaging.pipeline import scan_study
+        from hepcal.pacs.dicomweb import is_dicomweb_url
+
+        held = tempfile.TemporaryDirectory(prefix="hepcal-scan-")
+        remote = None
+        if is_dicomweb_url(study):
+            remote = _fetch(study, Path(held.name) / "study")
+            study_path = remote[1]
+            if push and out_dir is None and report_dir is None:
+                out_dir = Path(held.name) / "results"
+        else:
+            if push:
+                raise InputError("--push stores results back in a PACS: it needs a DICOMweb study address, not a local study")
+            study_path = Path(study)
 
         bar = task = None
         if progress and err.is_terminal:
@@ -83,7 +131,7 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, description=step, completed=int(frac * 100))
 
         try:
-            result = scan_study(study, liver_mask=liver_mask, liver_label=liver_label, phase=phase.value, overrides=tuple(set_), series=series, progress=report)
+            result = scan_study(study_path, liver_mask=liver_mask, liver_label=liver_label, phase=phase.value, overrides=tuple(set_), series=series, progress=report)
         finally:
             if bar is not None:
                 bar.stop()
@@ -95,7 +143,9 @@ def register(app: typer.Typer) -> None:
             from hepcal.cli.report import write_for_findings
             from hepcal.knowledge import load
 
-            write_for_findings(path, load(), report_dir, study=study)
+            write_for_findings(path, load(), report_dir, study=study_path)
+        if push and remote is not None:
+            _push(remote, result, out_dir if out_dir is not None else report_dir, report_dir)
         if fmt is ScanFormat.json:
             write_line(json.dumps(result.to_dict(), indent=2))
         else:
