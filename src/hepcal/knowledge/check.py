@@ -68,7 +68,23 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
     refs = kb.references
     vars_by_id = {v.id: v for v in kb.variables}
 
-    covered = {v.key for v in kb.variables} | set(kb.ignored)
+    covered = {v.key for v in kb.variables} | set(kb.ignored) | {d.key for d in kb.derived}
+    for d in kb.derived:
+        target = vars_by_id.get(d.into)
+        by = c.fields.get(d.by)
+        if target is None:
+            problems.append(f"variables.yaml: {d.key}: into {d.into!r} is not an evidence variable")
+        elif {d.within, d.above} - set(target.states):
+            problems.append(f"variables.yaml: {d.key}: states {d.within!r}/{d.above!r} are not states of {d.into}")
+        if by is None or by.type != "number":
+            problems.append(f"variables.yaml: {d.key}: by {d.by!r} must be a number key of the case format")
+        lowers = [lo for lo, _ in d.limits]
+        if lowers != sorted(lowers) or len(set(lowers)) != len(lowers):
+            problems.append(f"variables.yaml: {d.key}: limits must have strictly ascending lower bounds")
+    for v in kb.variables:
+        for key in v.superseded_by:
+            if key not in c.fields:
+                problems.append(f"variables.yaml: {v.key}: superseded_by {key!r} is not a key of the case format")
     for key in c.fields:
         if key not in covered:
             problems.append(f"variables.yaml: case key {key} is not mapped (give it a kind, or kind: ignored with why)")

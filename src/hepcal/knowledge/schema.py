@@ -93,9 +93,25 @@ class Diagnosis(BaseModel):
 
 
 class Variable(BaseModel):
+    """How one case key becomes evidence.
+
+    ``derived``: a number read against a reference that depends on another key (``by``): the
+    value is above the limit of the ``by`` band it falls in (``limits``: [lower bound of ``by``,
+    upper reference limit]) or within it; the result is an observation of the variable ``into``
+    (states ``within`` / ``above``) and replaces that variable's own key when both are given.
+    ``superseded_by``: keys that, when given and not empty, already carry this key's evidence,
+    so this key is then not counted again.
+    """
+
     model_config = _CFG
-    kind: Literal["binary", "enum", "binned", "members", "ignored"]
+    kind: Literal["binary", "enum", "binned", "members", "derived", "ignored"]
     bins: tuple[tuple[str, float], ...] = ()
+    into: str | None = None
+    by: str | None = None
+    limits: tuple[tuple[float, float], ...] = ()
+    within: str = "false"
+    above: str = "true"
+    superseded_by: tuple[str, ...] = ()
     why: str | None = None
     src: tuple[str, ...] = ()
     estimate: bool = False
