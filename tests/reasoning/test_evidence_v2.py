@@ -48,7 +48,7 @@ def test_high_afp_for_age_moves_an_infant_towards_hepatoblastoma():
     case = {"patient": {"age_years": 1.5}, "finding": {"calcification": ["coarse"], "lesion": "solid", "count": "solitary", "size_mm": 80}}
     low = assess({**case, "labs": {"afp_ng_ml": 20.0}}).probability_of("hepatoblastoma")
     high = assess({**case, "labs": {"afp_ng_ml": 20000.0}}).probability_of("hepatoblastoma")
-    assert high > 3 * low
+    assert high / (1 - high) > 3 * low / (1 - low)
 
 
 def test_calcified_counts_only_without_a_pattern():

@@ -30,6 +30,7 @@ from hepcal.knowledge.schema import (
     PolicyFile,
     Reference,
     ReferencesFile,
+    SettingsFile,
     Variable,
     VariablesFile,
 )
@@ -111,6 +112,7 @@ class KnowledgeBase:
     policy: PolicyFile
     diagnoses: tuple[Diagnosis, ...]
     source: str
+    settings: SettingsFile | None = None
     _by_var: dict[str, EvidenceVariable] = field(default_factory=dict, repr=False)
 
     @property
@@ -241,6 +243,7 @@ def read(folder: str | Path | None = None) -> KnowledgeBase:
     refs = _read_references(root)
     defaults = _parse(DefaultsFile, _read_yaml(root / "defaults.yaml"), "defaults.yaml")
     policy = _parse(PolicyFile, _read_yaml(root / "policy.yaml"), "policy.yaml")
+    settings = _parse(SettingsFile, _read_yaml(root / "settings.yaml"), "settings.yaml") if (root / "settings.yaml").is_file() else None
     variables, ignored, derived = _expand_variables(vf)
     order = list(contract().diagnoses)
     found: list[Diagnosis] = []
@@ -267,6 +270,7 @@ def read(folder: str | Path | None = None) -> KnowledgeBase:
         policy=policy,
         diagnoses=tuple(found),
         source=str(root),
+        settings=settings,
     )
     kb._by_var.update({v.id: v for v in variables})
     return kb

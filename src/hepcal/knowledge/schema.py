@@ -90,6 +90,7 @@ class Diagnosis(BaseModel):
     next_tests: tuple[Cited, ...] = ()
     references: tuple[str, ...]
     likelihoods: dict[str, Likelihood]
+    priors: dict[str, Probability] = Field(default_factory=dict, description="prior in a named setting (settings.yaml); `prior` is the default setting's")
 
 
 class Variable(BaseModel):
@@ -139,6 +140,29 @@ class DefaultsFile(BaseModel):
     model_config = _CFG
     description: str
     likelihoods: dict[str, Likelihood]
+
+
+class SettingCondition(BaseModel):
+    """The case is in a setting when this variable is observed in one of these states."""
+
+    model_config = _CFG
+    variable: str
+    states: tuple[str, ...]
+
+
+class Setting(Sourced):
+    """A clinical setting with its own population priors (see settings.yaml)."""
+
+    id: str
+    name: str
+    when: tuple[SettingCondition, ...]
+
+
+class SettingsFile(BaseModel):
+    model_config = _CFG
+    description: str
+    default: dict[str, str]
+    settings: tuple[Setting, ...]
 
 
 class Threshold(Sourced):

@@ -24,6 +24,7 @@ from hepcal.reasoning.network import Network, network
 from hepcal.reasoning.next_finding import NextFinding, rank
 from hepcal.reasoning.posterior import malignancy_probability, posterior
 from hepcal.reasoning.recommendation import Recommendation, is_doubtful, recommend
+from hepcal.reasoning.setting import Choice, choose
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Assessment:
     knowledge_base: dict[str, str]
     observations: list[Observation]
     case: BaseModel
+    setting: Choice | None = None
 
     @property
     def top(self) -> Entry:
@@ -102,12 +104,19 @@ class Assessment:
             "next_findings": [n.to_dict() for n in self.next_findings],
             "knowledge_base": dict(self.knowledge_base),
             "contract_version": contract().version,
+            "setting": {"id": self.setting.id, "name": self.setting.name, "keys": list(self.setting.keys)} if self.setting else None,
             "case": self.case.model_dump(exclude_none=True),
         }
 
 
+def setting_of(net: Network, obs: list[Observation]) -> Choice:
+    """The clinical setting whose priors apply to these observations (settings.yaml)."""
+    return choose(net.settings, net.default_setting, net.log_prior, {o.variable: o.state for o in obs})
+
+
 def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -> Assessment:
-    post = posterior(net, [o.row for o in obs])
+    setting = setting_of(net, obs)
+    post = posterior(net, [o.row for o in obs], setting.log_prior)
     mal = malignancy_probability(net, post)
     basis = explanation.Basis(obs, explanation.weights(net, obs))
     kb = net.kb
@@ -126,6 +135,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         knowledge_base={"version": kb.version, "name": kb.manifest.name},
         observations=obs,
         case=case,
+        setting=setting,
     )
 
 

@@ -15,10 +15,22 @@ from pydantic import BaseModel
 
 from hepcal.findings.model import parse_case
 from hepcal.knowledge import KnowledgeBase
+from hepcal.reasoning.assessment import setting_of
 from hepcal.reasoning.evidence import observations
 from hepcal.reasoning.explanation import weights
 from hepcal.reasoning.network import network
 from hepcal.reasoning.posterior import posterior
+
+
+def _setting_prior(d: Any, setting: Any, net: Any) -> dict[str, Any]:
+    """The setting the case falls in and the prior this diagnosis takes there."""
+    out: dict[str, Any] = {"id": setting.id, "name": setting.name, "keys": list(setting.keys)}
+    stated = d.priors.get(setting.id)
+    if stated is not None:
+        out.update(p=stated.p, src=list(stated.src), estimate=stated.estimate, note=stated.note)
+    elif setting.log_prior is not None:
+        out["note"] = "no stated prior in this setting: a share of the rest in proportion to the default model"
+    return out
 
 
 def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb: KnowledgeBase | None = None) -> dict[str, Any]:
@@ -28,7 +40,8 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
     d_index = net.ids.index(diagnosis_id)
     d = kb.diagnoses[d_index]
     obs = observations(case, net)
-    post = posterior(net, [o.row for o in obs])
+    setting = setting_of(net, obs)
+    post = posterior(net, [o.row for o in obs], setting.log_prior)
     w = weights(net, obs)
     pi = net.prior
     findings = []
@@ -60,6 +73,7 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
         "rank": rank,
         "prior": {"p": d.prior.p, "normalised": float(pi[d_index]), "src": list(d.prior.src),
                   "estimate": d.prior.estimate, "note": d.prior.note},
+        "setting": _setting_prior(d, setting, net),
         "findings": findings,
         "description": d.description.strip(),
         "puncture": d.puncture.model_dump(),
