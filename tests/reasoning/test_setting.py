@@ -69,3 +69,19 @@ def test_settings_problems_are_caught(kb_copy):  # noqa: F811
     problems = check(read(kb_copy))
     assert any("oncology" in p and "sum to" in p for p in problems)
     assert any("'nowhere' is not a setting" in p for p in problems)
+
+
+def test_for_and_against_weigh_the_setting_variable_within_the_setting():
+    """Known primary: its weight is the within-setting ratio, not the ratio that chose the setting."""
+    from hepcal.reasoning.explain import explain_diagnosis
+
+    case = {"history": {"known_primary": "colorectal"}, "finding": {"count": "solitary"}}
+    a = assess(case)
+    entry = next(e for e in a.differential if e.id == "metastasis")
+    weights = {c.finding: c.weight for c in entry.pro + entry.con}
+    ex = explain_diagnosis(case, "metastasis")
+    row = next(f for f in ex["findings"] if f["variable"] == "history.known_primary")
+    assert row["within_setting"] is True
+    assert weights["history.known_primary=colorectal"] == pytest.approx(np.log(row["likelihood_ratio"]), rel=1e-6)
+    assert row["likelihood_ratio"] < 10  # the raw ratio (tens) is already in the oncology prior
+    assert ex["setting"]["id"] == "oncology" and ex["setting"]["p"] == read().diagnosis("metastasis").priors["oncology"].p

@@ -126,7 +126,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
     setting = setting_of(net, obs)
     post = posterior(net, [o.row for o in obs], setting.log_prior)
     mal = malignancy_probability(net, post)
-    basis = explanation.Basis(obs, explanation.weights(net, obs))
+    basis = explanation.Basis(obs, explanation.weights(net, obs, setting))
     kb = net.kb
     order = np.argsort(-post, kind="stable")
     entries = []

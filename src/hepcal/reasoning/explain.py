@@ -42,13 +42,14 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
     obs = observations(case, net)
     setting = setting_of(net, obs)
     post = posterior(net, [o.row for o in obs], setting.log_prior)
-    w = weights(net, obs)
-    pi = net.prior
+    w = weights(net, obs, setting)
     findings = []
     for k, o in enumerate(obs):
         var = kb.variable(o.variable)
         resolved = kb.likelihood(d, var)
-        row = net.table[o.row]
+        in_setting = bool(setting.log_mass and o.variable in setting.log_mass)
+        pi = setting.prior if in_setting else net.prior
+        row = setting.within(o.variable, net.table[o.row])
         p_d = float(row[d_index])
         p_rest = float((row @ pi - row[d_index] * pi[d_index]) / (1 - pi[d_index]))
         findings.append({
@@ -63,6 +64,7 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
             "src": list(resolved.spec.src),
             "estimate": resolved.spec.estimate,
             "note": resolved.spec.note,
+            "within_setting": in_setting,
         })
     findings.sort(key=lambda f: -abs(f["weight"]))
     cited = list(dict.fromkeys([*d.prior.src, *(s for f in findings for s in f["src"]), *d.references]))
@@ -71,7 +73,7 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
         "diagnosis": {"id": d.id, "name": d.name, "category": d.category, "malignancy": d.malignant.p},
         "posterior": float(post[d_index]),
         "rank": rank,
-        "prior": {"p": d.prior.p, "normalised": float(pi[d_index]), "src": list(d.prior.src),
+        "prior": {"p": d.prior.p, "normalised": float(net.prior[d_index]), "src": list(d.prior.src),
                   "estimate": d.prior.estimate, "note": d.prior.note},
         "setting": _setting_prior(d, setting, net),
         "findings": findings,

@@ -42,6 +42,14 @@ class Choice:
     name: str
     keys: tuple[str, ...]  # the variables that placed the case in the setting
     log_prior: np.ndarray | None  # None: the default prior applies unchanged
+    prior: np.ndarray | None = None  # (D,) the setting's prior
+    log_mass: dict[str, np.ndarray] | None = None  # variable -> ln P(condition | d), for each met condition
+
+    def within(self, variable: str, probs: np.ndarray) -> np.ndarray:
+        """P(state | d) of a variable, renormalised over the setting's states when it placed the case here."""
+        if not self.log_mass or variable not in self.log_mass:
+            return probs
+        return probs / np.exp(self.log_mass[variable])
 
 
 def compile_settings(kb: KnowledgeBase, table: np.ndarray, state_index: dict[tuple[str, str], int]) -> tuple[CompiledSetting, ...]:
@@ -77,5 +85,6 @@ def choose(settings: tuple[CompiledSetting, ...], default: tuple[str, str], log_
         share = np.exp(rest - rest.max())
         prior = np.where(st.given, st.prior, share / share.sum() * (1.0 - st.prior.sum()))
         with np.errstate(divide="ignore"):
-            return Choice(st.id, st.name, tuple(c.variable for c in met), np.log(prior) - log_mass)
+            return Choice(st.id, st.name, tuple(c.variable for c in met), np.log(prior) - log_mass, prior,
+                          {c.variable: c.log_mass for c in met})
     return Choice(default[0], default[1], (), None)
