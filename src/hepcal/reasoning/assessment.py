@@ -149,7 +149,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         case=case,
         setting=setting,
         atypical=verdict.atypical,
-        atypical_reason=atypical_flag.reason(net, verdict, {o.row: o.label for o in obs}, cal),
+        atypical_reason=atypical_flag.reason(net, verdict, {o.row: o.label for o in obs} if verdict.atypical else {}, cal),
         similar_cases=similar_cases(default_index(net), rows, names),
     )
 

@@ -17,7 +17,7 @@ out-of-vocabulary cases from the others best. A case costs one sum over its obse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -49,14 +49,10 @@ class Verdict:
     surprising: tuple[int, ...]  # rows least probable under the best-fitting diagnosis
 
 
-def observed_variables(net: Network, rows: Sequence[int]) -> int:
-    """How many variables the rows belong to (one row per observed variable, as evidence gives)."""
-    return int(np.unique(np.searchsorted(net.offsets, rows, side="right")).size) if len(rows) else 0
-
-
 def judge(net: Network, rows: Sequence[int], cal: Calibration) -> Verdict:
-    """Whether the observed rows are atypical for every diagnosis."""
-    n = observed_variables(net, rows)
+    """Whether the observed rows (one per observed variable, as ``evidence`` gives them) are
+    atypical for every diagnosis."""
+    n = len(rows)
     if n < cal.min_observed:
         return Verdict(False, float("inf"), -1, ())
     r = np.asarray(rows)
@@ -67,7 +63,7 @@ def judge(net: Network, rows: Sequence[int], cal: Calibration) -> Verdict:
     return Verdict(bool(fit[best] < cal.threshold), float(fit[best]), best, worst)
 
 
-def reason(net: Network, verdict: Verdict, labels: dict[int, str], cal: Calibration) -> str:
+def reason(net: Network, verdict: Verdict, labels: Mapping[int, str], cal: Calibration) -> str:
     """The sentence the assessment shows with the flag."""
     if verdict.best < 0:
         return "Too few findings to judge whether they fit the knowledge base."

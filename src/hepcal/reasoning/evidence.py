@@ -67,7 +67,7 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
             out.append(Observation(var.id, state, net.row(var.id, state), label))
             continue
         raw = flat.get(var.key)
-        if raw is None or any(flat.get(k) for k in var.superseded_by):
+        if raw is None or (var.superseded_by and any(flat.get(k) for k in var.superseded_by)):
             continue
         if var.member is not None:
             state = "true" if var.member in raw else "false"

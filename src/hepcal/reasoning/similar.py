@@ -32,12 +32,11 @@ from hepcal.reasoning.network import Network
 class LibraryIndex:
     """The library cases as observed-state rows, with their published diagnosis and source."""
 
-    records: tuple[dict[str, Any], ...]
+    records: tuple[dict[str, Any], ...]  # sorted by id (the last tie-break)
     rows: tuple[tuple[int, ...], ...]  # observed rows of each record, as the engine reads them
-    weighted: np.ndarray  # (N, S): w on each case's observed rows, 0 elsewhere
-    by_variable: np.ndarray  # (N, V): the weight each case states on each variable
+    weighted_t: np.ndarray  # (S, N): w on each case's observed rows, 0 elsewhere (row-major per state)
+    by_variable_t: np.ndarray  # (V, N): the weight each case states on each variable
     stated: np.ndarray  # (N,) the total weight each case states
-    id_rank: np.ndarray  # (N,) position of each case's id in sorted order (the last tie-break)
     weight: np.ndarray  # (S,) w of every state row
     var_of_row: np.ndarray  # (S,) index of the variable a row belongs to
     skipped: tuple[str, ...]  # ids of records whose case the contract rejects
@@ -49,7 +48,7 @@ def build_index(net: Network, records: Sequence[dict[str, Any]]) -> LibraryIndex
     weight = -np.log(np.clip(marginal, 1e-12, 1.0))
     var_of_row = np.repeat(np.arange(len(net.variables)), np.diff(net.offsets))
     kept, rows, skipped = [], [], []
-    for rec in records:
+    for rec in sorted(records, key=lambda r: str(r.get("id"))):
         try:
             case = parse_case(rec["case"])
         except CaseError:
@@ -61,9 +60,8 @@ def build_index(net: Network, records: Sequence[dict[str, Any]]) -> LibraryIndex
     for i, r in enumerate(rows):
         weighted[i, list(r)] = weight[list(r)]
     by_variable = np.add.reduceat(weighted, net.offsets[:-1], axis=1) if len(kept) else np.zeros((0, len(net.variables)))
-    ids = [str(rec["id"]) for rec in kept]
-    id_rank = np.argsort(np.argsort(np.array(ids, dtype=object), kind="stable"), kind="stable") if ids else np.zeros(0, int)
-    return LibraryIndex(tuple(kept), tuple(rows), weighted, by_variable, weighted.sum(axis=1), id_rank, weight, var_of_row, tuple(skipped))
+    return LibraryIndex(tuple(kept), tuple(rows), np.ascontiguousarray(weighted.T), np.ascontiguousarray(by_variable.T),
+                        weighted.sum(axis=1), weight, var_of_row, tuple(skipped))
 
 
 def similarities(index: LibraryIndex, rows: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,9 +71,9 @@ def similarities(index: LibraryIndex, rows: Sequence[int]) -> tuple[np.ndarray, 
     total = float(index.weight[list(rows)].sum()) if rows else 0.0
     if n == 0 or total <= 0:
         return np.zeros(n), np.zeros(n)
-    r = list(rows)
-    matched = index.weighted[:, r].sum(axis=1)
-    on_described = index.by_variable[:, np.unique(index.var_of_row[r])].sum(axis=1)
+    r = list(rows)  # one row per observed variable, as the evidence mapping gives them
+    matched = index.weighted_t[r].sum(axis=0)
+    on_described = index.by_variable_t[index.var_of_row[r]].sum(axis=0)
     contradicting = on_described - matched
     return matched / (total + contradicting), index.stated - on_described
 
@@ -83,7 +81,8 @@ def similarities(index: LibraryIndex, rows: Sequence[int]) -> tuple[np.ndarray, 
 def similar_cases(index: LibraryIndex, rows: Sequence[int], names: dict[str, str], count: int = 5) -> list[dict[str, Any]]:
     """The ``count`` most similar library cases with a similarity above 0, most similar first."""
     sim, extra = similarities(index, rows)
-    order = np.lexsort((index.id_rank, np.round(extra, 9), -np.round(sim, 9)))
+    by_extra = np.argsort(np.round(extra, 9), kind="stable")  # records are in id order: ties keep it
+    order = by_extra[np.argsort(-np.round(sim[by_extra], 9), kind="stable")]
     out = []
     for i in (int(j) for j in order[:count] if sim[j] > 0):
         rec = index.records[i]
