@@ -16,6 +16,8 @@ from tests.knowledge.test_check import _edit, kb_copy  # noqa: F401 - fixture re
     [
         ({"finding": {"calcification": ["rim"]}}, "adult_non_endemic"),
         ({"patient": {"age_years": 2}, "finding": {"calcification": ["coarse"]}}, "young_children"),
+        ({"patient": {"fetal": True, "age_years": 0}, "finding": {"count": "few"}}, "fetal"),
+        ({"patient": {"fetal": False, "age_years": 0.5}, "finding": {"count": "few"}}, "young_children"),
         ({"patient": {"age_years": 2}, "history": {"known_primary": "other"}, "finding": {"count": "few"}}, "young_children"),
         ({"history": {"known_primary": "ovarian"}, "finding": {"count": "few"}}, "oncology"),
         ({"history": {"known_primary": "none"}, "finding": {"count": "few"}}, "adult_non_endemic"),
