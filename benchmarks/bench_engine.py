@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, merge, percentile  # noqa: E402
 
-from hepcal.findings import contract, parse_case  # noqa: E402
+from hepcal.findings import contract, parse_case, without_conflicts  # noqa: E402
 from hepcal.findings.io import iter_cases  # noqa: E402
 from hepcal.reasoning import assess, network  # noqa: E402
 from hepcal.reasoning.evidence import observations  # noqa: E402
@@ -46,7 +46,7 @@ def random_case(rng: random.Random) -> dict:
             v = rng.sample(spec.values, rng.randint(1, 2))
         case.setdefault(spec.section, {})[spec.name] = v
     case.setdefault("finding", {}).setdefault("calcification", [rng.choice(c.field("finding.calcification").values)])
-    return case
+    return without_conflicts(case)
 
 
 def cases(n: int, seed: int = 7) -> list[dict]:

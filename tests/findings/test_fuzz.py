@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hepcal.findings import CaseError, contract, parse_case
+from hepcal.findings import CaseError, contract, parse_case, without_conflicts
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=True) | st.text(max_size=12),
@@ -33,7 +33,7 @@ def valid_cases(draw):
         if chosen:
             case[section] = {k: draw(_field_value(c.field(f"{section}.{k}"))) for k in chosen}
     case.setdefault("finding", {})["count"] = draw(st.sampled_from(c.field("finding.count").values))
-    return case
+    return without_conflicts(case)
 
 
 @settings(max_examples=300, deadline=None)

@@ -39,3 +39,17 @@ def test_bundled_examples_are_the_shared_ones():
 
     for name in expected:
         assert (EXAMPLES / name).read_text() == (folder / name).read_text()
+
+
+def test_duct_wall_example_meets_expected_v2():
+    """The ultrasound source's own entity (case format v2): calcified duct walls, no follow-up."""
+    path = shared_path("spec", "examples", "expected-v2.yaml")
+    name = "seed-us-duct-wall-calcification.yaml"
+    exp = yaml.safe_load(path.read_text())[name]
+    a = assess(load_case(path.parent / name))
+    assert a.differential[0].id == exp["top1"], [e.id for e in a.differential[:3]]
+    assert a.recommendation.action == exp["action"], a.recommendation.reasons
+    assert a.recommendation.action not in exp.get("never", [])
+    from tests.conftest import EXAMPLES
+
+    assert (EXAMPLES / name).read_text() == (path.parent / name).read_text()

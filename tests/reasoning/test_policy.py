@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from hepcal.findings import contract
+from hepcal.findings import contract, without_conflicts
 from hepcal.reasoning import assess, network
 
 
@@ -27,7 +27,7 @@ def _random_case(rng: random.Random) -> dict:
             v = rng.sample(spec.values, rng.randint(1, 2))
         case.setdefault(spec.section, {})[spec.name] = v
     case.setdefault("finding", {}).setdefault("count", rng.choice(c.field("finding.count").values))
-    return case
+    return without_conflicts(case)
 
 
 def test_small_dense_calcified_granuloma_without_soft_tissue_gets_no_biopsy():

@@ -28,6 +28,8 @@ class FieldSpec:
     values: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
+    since: int = 1  # the contract version that added the key
+
 
     @property
     def path(self) -> str:
@@ -45,12 +47,23 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Two keys that contradict each other: ``key`` equal to ``value`` excludes ``excludes``."""
+
+    key: str
+    value: object
+    excludes: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Contract:
     version: int
     fields: dict[str, FieldSpec]  # keyed by "section.name"
     sections: dict[str, tuple[str, ...]]
     diagnoses: dict[str, dict[str, str]]
     actions: tuple[str, ...]
+    conflicts: tuple[Conflict, ...] = ()
 
     def field(self, path: str) -> FieldSpec:
         return self.fields[path]
@@ -73,6 +86,7 @@ def contract() -> Contract:
                 values=tuple(spec.get("values", ())),
                 min=spec.get("min"),
                 max=spec.get("max"),
+                since=int(spec.get("since", 1)),
             )
     return Contract(
         version=int(raw["version"]),
@@ -80,4 +94,5 @@ def contract() -> Contract:
         sections=sections,
         diagnoses=dict(raw["diagnoses"]),
         actions=tuple(raw["actions"]),
+        conflicts=tuple(Conflict(c["key"], c["is"], c["excludes"], c["message"]) for c in raw.get("conflicts", ())),
     )

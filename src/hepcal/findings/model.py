@@ -139,7 +139,42 @@ def parse_case(data: Any, *, where: str | None = None) -> BaseModel:
     finding = getattr(case, "finding", None)
     if finding is None or not finding.model_dump(exclude_none=True):
         raise CaseError([Problem(path="finding", value=None, message="a case needs a finding with at least one key (e.g. finding.calcification)")], where)
+    conflicts = _conflicts(case)
+    if conflicts:
+        raise CaseError(conflicts, where)
     return case
+
+
+def _value(case: BaseModel, path: str) -> Any:
+    section, key = path.split(".", 1)
+    part = getattr(case, section, None)
+    return None if part is None else getattr(part, key, None)
+
+
+def without_conflicts(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a case mapping with the keys that contradict another key removed.
+
+    For generators of random cases (tests, benchmarks): the excluded key of every contract
+    conflict that applies is dropped, so the case is valid.
+    """
+    out = {section: dict(keys) for section, keys in data.items()}
+    for rule in contract().conflicts:
+        section, key = rule.key.split(".", 1)
+        if out.get(section, {}).get(key) == rule.value:
+            ex_section, ex_key = rule.excludes.split(".", 1)
+            out.get(ex_section, {}).pop(ex_key, None)
+    return out
+
+
+def _conflicts(case: BaseModel) -> list[Problem]:
+    """The contract's contradictory key combinations present in a case."""
+    out = []
+    for rule in contract().conflicts:
+        value = _value(case, rule.key)
+        other = _value(case, rule.excludes)
+        if value is not None and value == rule.value and other:
+            out.append(Problem(path=rule.excludes, value=other, message=rule.message))
+    return out
 
 
 def case_to_dict(case: BaseModel) -> dict[str, Any]:

@@ -68,7 +68,23 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
     refs = kb.references
     vars_by_id = {v.id: v for v in kb.variables}
 
-    covered = {v.key for v in kb.variables} | set(kb.ignored)
+    covered = {v.key for v in kb.variables} | set(kb.ignored) | {d.key for d in kb.derived}
+    for d in kb.derived:
+        target = vars_by_id.get(d.into)
+        by = c.fields.get(d.by)
+        if target is None:
+            problems.append(f"variables.yaml: {d.key}: into {d.into!r} is not an evidence variable")
+        elif {d.within, d.above} - set(target.states):
+            problems.append(f"variables.yaml: {d.key}: states {d.within!r}/{d.above!r} are not states of {d.into}")
+        if by is None or by.type != "number":
+            problems.append(f"variables.yaml: {d.key}: by {d.by!r} must be a number key of the case format")
+        lowers = [lo for lo, _ in d.limits]
+        if lowers != sorted(lowers) or len(set(lowers)) != len(lowers):
+            problems.append(f"variables.yaml: {d.key}: limits must have strictly ascending lower bounds")
+    for v in kb.variables:
+        for key in v.superseded_by:
+            if key not in c.fields:
+                problems.append(f"variables.yaml: {v.key}: superseded_by {key!r} is not a key of the case format")
     for key in c.fields:
         if key not in covered:
             problems.append(f"variables.yaml: case key {key} is not mapped (give it a kind, or kind: ignored with why)")
@@ -116,6 +132,8 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
             if not own and var.key in REQUIRED_OWN:
                 problems.append(f"{where}: incomplete: {var.id} must be stated by the diagnosis itself (core pattern variable)")
 
+    problems += _check_settings(kb, vars_by_id, refs)
+
     pol = kb.policy
     for action in pol.malignancy_work_up_actions:
         if action not in c.actions:
@@ -125,6 +143,33 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
         _sources(f"policy.yaml: {name}", item, refs, problems)
         if not 0 < item.value < 1:
             problems.append(f"policy.yaml: {name} = {item.value} is outside (0, 1)")
+    return problems
+
+
+def _check_settings(kb, vars_by_id: dict, refs: dict) -> list[str]:  # noqa: ANN001
+    """Settings name real variables and states; setting priors are sourced and leave room for the rest."""
+    problems: list[str] = []
+    settings = kb.settings.settings if kb.settings is not None else ()
+    ids = [s.id for s in settings]
+    if len(set(ids)) != len(ids):
+        problems.append("settings.yaml: a setting id is used twice")
+    for st in settings:
+        _sources(f"settings.yaml: {st.id}", st, refs, problems)
+        for cond in st.when:
+            var = vars_by_id.get(cond.variable)
+            if var is None:
+                problems.append(f"settings.yaml: {st.id}: {cond.variable} is not an evidence variable")
+            elif set(cond.states) - set(var.states) or not cond.states:
+                problems.append(f"settings.yaml: {st.id}: states of {cond.variable} must be among {', '.join(var.states)}")
+        given = [d for d in kb.diagnoses if st.id in d.priors]
+        total = sum(d.priors[st.id].p for d in given)
+        if given and (total >= 1.0 if len(given) < len(kb.diagnoses) else abs(total - 1.0) > TOLERANCE):
+            problems.append(f"settings.yaml: {st.id}: the diagnoses' priors sum to {total:.3f}; they must leave room for the diagnoses without one (sum < 1), or sum to 1 when every diagnosis has one")
+    for d in kb.diagnoses:
+        for sid, item in d.priors.items():
+            if sid not in ids:
+                problems.append(f"diagnoses/{d.id}.yaml: priors: {sid!r} is not a setting of settings.yaml; known: {', '.join(ids)}")
+            _probability(f"diagnoses/{d.id}.yaml: priors.{sid}", item, refs, problems)
     return problems
 
 
@@ -139,7 +184,7 @@ def summary(kb) -> dict[str, int]:  # noqa: ANN001
             estimated += bool(it.estimate and not it.src)
 
     for d in kb.diagnoses:
-        count([d.prior, d.malignant, *d.likelihoods.values()])
+        count([d.prior, d.malignant, *d.priors.values(), *d.likelihoods.values()])
     count(kb.defaults.values())
     return {"diagnoses": len(kb.diagnoses), "variables": len(kb.variables), "entries": numbers,
             "estimate_only": estimated, "references": len(kb.references)}

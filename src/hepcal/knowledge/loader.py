@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from hepcal.knowledge.schema import (
     PolicyFile,
     Reference,
     ReferencesFile,
+    SettingsFile,
     Variable,
     VariablesFile,
 )
@@ -44,14 +46,50 @@ class EvidenceVariable:
     states: tuple[str, ...]
     member: str | None = None  # for list keys: the list value this variable stands for
     bins: tuple[tuple[str, float], ...] = ()
+    superseded_by: tuple[str, ...] = ()  # keys that carry this key's evidence when given
 
     def state_of_number(self, value: float) -> str:
         """The bin a number falls in (last bin whose lower bound it reaches)."""
-        chosen = self.bins[0][0]
-        for name, lower in self.bins:
-            if value >= lower:
-                chosen = name
-        return chosen
+        return band(((lower, name) for name, lower in self.bins), value)
+
+
+def band(bands: Iterable[tuple[float, Any]], value: float) -> Any:
+    """What the last band whose lower bound ``value`` reaches holds (the first band below all)."""
+    items = list(bands)
+    chosen = items[0][1]
+    for lower, item in items:
+        if value >= lower:
+            chosen = item
+    return chosen
+
+
+@dataclass(frozen=True)
+class DerivedKey:
+    """A number read against a reference limit that depends on another key (e.g. AFP for age).
+
+    Its result is an observation of an existing variable (``into``). When the other key is
+    unknown, the reading counts only if every band gives the same answer.
+    """
+
+    key: str  # the contract key holding the number
+    into: str  # the evidence variable it observes
+    by: str  # the contract key that selects the reference band
+    limits: tuple[tuple[float, float], ...]  # (lower bound of `by`, upper reference limit), ascending
+    within: str
+    above: str
+
+    def limit(self, by_value: float) -> float:
+        """The upper reference limit of the band ``by_value`` falls in."""
+        return float(band(self.limits, by_value))
+
+    def state(self, value: float, by_value: float | None) -> str | None:
+        """The observed state of ``into``, or None when the reading depends on an unknown band."""
+        if by_value is not None:
+            return self.above if value > self.limit(float(by_value)) else self.within
+        answers = {value > upper for _, upper in self.limits}
+        if len(answers) != 1:
+            return None
+        return self.above if answers.pop() else self.within
 
 
 @dataclass(frozen=True)
@@ -68,11 +106,13 @@ class KnowledgeBase:
     manifest: Manifest
     variables: tuple[EvidenceVariable, ...]
     ignored: dict[str, str]
+    derived: tuple[DerivedKey, ...]
     references: dict[str, Reference]
     defaults: dict[str, Likelihood]
     policy: PolicyFile
     diagnoses: tuple[Diagnosis, ...]
     source: str
+    settings: SettingsFile | None = None
     _by_var: dict[str, EvidenceVariable] = field(default_factory=dict, repr=False)
 
     @property
@@ -138,30 +178,37 @@ def _parse(model: type[BaseModel], data: Any, where: str) -> Any:
         raise KnowledgeBaseError(problems) from None
 
 
-def _expand_variables(vf: VariablesFile) -> tuple[tuple[EvidenceVariable, ...], dict[str, str]]:
+def _expand_variables(vf: VariablesFile) -> tuple[tuple[EvidenceVariable, ...], dict[str, str], tuple[DerivedKey, ...]]:
     c = contract()
     out: list[EvidenceVariable] = []
     ignored: dict[str, str] = {}
+    derived: list[DerivedKey] = []
     problems: list[str] = []
     for key, var in vf.variables.items():
         spec = c.fields.get(key)
         if spec is None:
             problems.append(f"variables.yaml: {key} is not a key of the case format")
             continue
+        sup = var.superseded_by
         if var.kind == "ignored":
             ignored[key] = var.why or ""
         elif var.kind == "binary":
-            out.append(EvidenceVariable(key, key, "binary", ("true", "false")))
+            out.append(EvidenceVariable(key, key, "binary", ("true", "false"), superseded_by=sup))
         elif var.kind == "enum":
-            out.append(EvidenceVariable(key, key, "enum", spec.values))
+            out.append(EvidenceVariable(key, key, "enum", spec.values, superseded_by=sup))
         elif var.kind == "binned":
-            out.append(EvidenceVariable(key, key, "binned", tuple(b[0] for b in var.bins), bins=var.bins))
+            out.append(EvidenceVariable(key, key, "binned", tuple(b[0] for b in var.bins), bins=var.bins, superseded_by=sup))
         elif var.kind == "members":
             for value in spec.values:
-                out.append(EvidenceVariable(f"{key}.{value}", key, "binary", ("true", "false"), member=value))
+                out.append(EvidenceVariable(f"{key}.{value}", key, "binary", ("true", "false"), member=value, superseded_by=sup))
+        elif var.kind == "derived":
+            if not (var.into and var.by and var.limits):
+                problems.append(f"variables.yaml: {key} is derived and needs into, by and limits")
+                continue
+            derived.append(DerivedKey(key, var.into, var.by, var.limits, var.within, var.above))
     if problems:
         raise KnowledgeBaseError(problems)
-    return tuple(out), ignored
+    return tuple(out), ignored, tuple(derived)
 
 
 def _read_references(root: Path) -> ReferencesFile:
@@ -196,7 +243,8 @@ def read(folder: str | Path | None = None) -> KnowledgeBase:
     refs = _read_references(root)
     defaults = _parse(DefaultsFile, _read_yaml(root / "defaults.yaml"), "defaults.yaml")
     policy = _parse(PolicyFile, _read_yaml(root / "policy.yaml"), "policy.yaml")
-    variables, ignored = _expand_variables(vf)
+    settings = _parse(SettingsFile, _read_yaml(root / "settings.yaml"), "settings.yaml") if (root / "settings.yaml").is_file() else None
+    variables, ignored, derived = _expand_variables(vf)
     order = list(contract().diagnoses)
     found: list[Diagnosis] = []
     problems: list[str] = []
@@ -216,11 +264,13 @@ def read(folder: str | Path | None = None) -> KnowledgeBase:
         manifest=manifest,
         variables=variables,
         ignored=ignored,
+        derived=derived,
         references=refs.references,
         defaults=defaults.likelihoods,
         policy=policy,
         diagnoses=tuple(found),
         source=str(root),
+        settings=settings,
     )
     kb._by_var.update({v.id: v for v in variables})
     return kb

@@ -90,12 +90,29 @@ class Diagnosis(BaseModel):
     next_tests: tuple[Cited, ...] = ()
     references: tuple[str, ...]
     likelihoods: dict[str, Likelihood]
+    priors: dict[str, Probability] = Field(default_factory=dict, description="prior in a named setting (settings.yaml); `prior` is the default setting's")
 
 
 class Variable(BaseModel):
+    """How one case key becomes evidence.
+
+    ``derived``: a number read against a reference that depends on another key (``by``): the
+    value is above the limit of the ``by`` band it falls in (``limits``: [lower bound of ``by``,
+    upper reference limit]) or within it; the result is an observation of the variable ``into``
+    (states ``within`` / ``above``) and replaces that variable's own key when both are given.
+    ``superseded_by``: keys that, when given and not empty, already carry this key's evidence,
+    so this key is then not counted again.
+    """
+
     model_config = _CFG
-    kind: Literal["binary", "enum", "binned", "members", "ignored"]
+    kind: Literal["binary", "enum", "binned", "members", "derived", "ignored"]
     bins: tuple[tuple[str, float], ...] = ()
+    into: str | None = None
+    by: str | None = None
+    limits: tuple[tuple[float, float], ...] = ()
+    within: str = "false"
+    above: str = "true"
+    superseded_by: tuple[str, ...] = ()
     why: str | None = None
     src: tuple[str, ...] = ()
     estimate: bool = False
@@ -123,6 +140,29 @@ class DefaultsFile(BaseModel):
     model_config = _CFG
     description: str
     likelihoods: dict[str, Likelihood]
+
+
+class SettingCondition(BaseModel):
+    """The case is in a setting when this variable is observed in one of these states."""
+
+    model_config = _CFG
+    variable: str
+    states: tuple[str, ...]
+
+
+class Setting(Sourced):
+    """A clinical setting with its own population priors (see settings.yaml)."""
+
+    id: str
+    name: str
+    when: tuple[SettingCondition, ...]
+
+
+class SettingsFile(BaseModel):
+    model_config = _CFG
+    description: str
+    default: dict[str, str]
+    settings: tuple[Setting, ...]
 
 
 class Threshold(Sourced):

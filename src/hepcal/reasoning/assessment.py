@@ -8,7 +8,7 @@ explanation, the next findings and the recommendation, and returns an :class:`As
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -18,12 +18,15 @@ from pydantic import BaseModel
 from hepcal.findings.contract import contract
 from hepcal.findings.model import parse_case
 from hepcal.knowledge import KnowledgeBase
+from hepcal.reasoning import atypical as atypical_flag
 from hepcal.reasoning import explanation
 from hepcal.reasoning.evidence import Observation, observations
 from hepcal.reasoning.network import Network, network
 from hepcal.reasoning.next_finding import NextFinding, rank
 from hepcal.reasoning.posterior import malignancy_probability, posterior
 from hepcal.reasoning.recommendation import Recommendation, is_doubtful, recommend
+from hepcal.reasoning.setting import Choice, choose
+from hepcal.reasoning.similar import default_index, similar_cases
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class Assessment:
     knowledge_base: dict[str, str]
     observations: list[Observation]
     case: BaseModel
+    setting: Choice | None = None
+    atypical: bool = False
+    atypical_reason: str = ""
+    similar_cases: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def top(self) -> Entry:
@@ -102,14 +109,24 @@ class Assessment:
             "next_findings": [n.to_dict() for n in self.next_findings],
             "knowledge_base": dict(self.knowledge_base),
             "contract_version": contract().version,
+            "atypical": self.atypical,
+            "atypical_reason": self.atypical_reason,
+            "similar_cases": [dict(c) for c in self.similar_cases],
+            "setting": {"id": self.setting.id, "name": self.setting.name, "keys": list(self.setting.keys)} if self.setting else None,
             "case": self.case.model_dump(exclude_none=True),
         }
 
 
+def setting_of(net: Network, obs: list[Observation]) -> Choice:
+    """The clinical setting whose priors apply to these observations (settings.yaml)."""
+    return choose(net.settings, net.default_setting, net.log_prior, {o.variable: o.state for o in obs})
+
+
 def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -> Assessment:
-    post = posterior(net, [o.row for o in obs])
+    setting = setting_of(net, obs)
+    post = posterior(net, [o.row for o in obs], setting.log_prior)
     mal = malignancy_probability(net, post)
-    basis = explanation.Basis(obs, explanation.weights(net, obs))
+    basis = explanation.Basis(obs, explanation.weights(net, obs, setting))
     kb = net.kb
     order = np.argsort(-post, kind="stable")
     entries = []
@@ -117,6 +134,10 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         d = kb.diagnoses[i]
         entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, basis, int(i)))
     observed_keys = {net.variables[net.var_index[o.variable]].key for o in obs}
+    rows = [o.row for o in obs]
+    cal = atypical_flag.calibration()
+    verdict = atypical_flag.judge(net, rows, cal)
+    names = dict(zip(net.ids, net.names))
     return Assessment(
         differential=entries,
         malignancy_probability=mal,
@@ -126,6 +147,10 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         knowledge_base={"version": kb.version, "name": kb.manifest.name},
         observations=obs,
         case=case,
+        setting=setting,
+        atypical=verdict.atypical,
+        atypical_reason=atypical_flag.reason(net, verdict, {o.row: o.label for o in obs} if verdict.atypical else {}, cal),
+        similar_cases=similar_cases(default_index(net), rows, names),
     )
 
 

@@ -34,14 +34,40 @@ def _label(var_id: str, key: str, member: str | None, state: str, raw: Any) -> s
     return f"{key}={raw}"
 
 
+def _derived(flat: dict[str, Any], net: Network) -> dict[str, tuple[str, str]]:
+    """Observations read from one key against a reference chosen by another (variable id -> state, label)."""
+    out: dict[str, tuple[str, str]] = {}
+    for d in net.kb.derived:
+        raw = flat.get(d.key)
+        if raw is None:
+            continue
+        by = flat.get(d.by)
+        state = d.state(float(raw), by)
+        if state is None:
+            continue
+        limit = f"limit {d.limit(float(by)):g} at {d.by}={by:g}" if by is not None else "whatever the unknown " + d.by
+        out[d.into] = (state, f"{d.key}={raw:g} ({'above' if state == d.above else 'within'} the reference: {limit})")
+    return out
+
+
 def observations(case: BaseModel, net: Network) -> list[Observation]:
-    """Every observed (variable, state) pair of a validated case."""
+    """Every observed (variable, state) pair of a validated case.
+
+    A derived reading (e.g. an AFP value against the reference for age) replaces the variable's
+    own key; a key whose evidence another given key already carries (``superseded_by``) is not
+    counted twice.
+    """
     out: list[Observation] = []
     data = case.model_dump(exclude_none=True)
     flat = {f"{section}.{key}": value for section, keys in data.items() for key, value in keys.items()}
+    derived = _derived(flat, net) if net.kb.derived else {}
     for var in net.variables:
+        if var.id in derived:
+            state, label = derived[var.id]
+            out.append(Observation(var.id, state, net.row(var.id, state), label))
+            continue
         raw = flat.get(var.key)
-        if raw is None:
+        if raw is None or (var.superseded_by and any(flat.get(k) for k in var.superseded_by)):
             continue
         if var.member is not None:
             state = "true" if var.member in raw else "false"

@@ -15,10 +15,22 @@ from pydantic import BaseModel
 
 from hepcal.findings.model import parse_case
 from hepcal.knowledge import KnowledgeBase
+from hepcal.reasoning.assessment import setting_of
 from hepcal.reasoning.evidence import observations
 from hepcal.reasoning.explanation import weights
 from hepcal.reasoning.network import network
 from hepcal.reasoning.posterior import posterior
+
+
+def _setting_prior(d: Any, setting: Any, net: Any) -> dict[str, Any]:
+    """The setting the case falls in and the prior this diagnosis takes there."""
+    out: dict[str, Any] = {"id": setting.id, "name": setting.name, "keys": list(setting.keys)}
+    stated = d.priors.get(setting.id)
+    if stated is not None:
+        out.update(p=stated.p, src=list(stated.src), estimate=stated.estimate, note=stated.note)
+    elif setting.log_prior is not None:
+        out["note"] = "no stated prior in this setting: a share of the rest in proportion to the default model"
+    return out
 
 
 def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb: KnowledgeBase | None = None) -> dict[str, Any]:
@@ -28,14 +40,16 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
     d_index = net.ids.index(diagnosis_id)
     d = kb.diagnoses[d_index]
     obs = observations(case, net)
-    post = posterior(net, [o.row for o in obs])
-    w = weights(net, obs)
-    pi = net.prior
+    setting = setting_of(net, obs)
+    post = posterior(net, [o.row for o in obs], setting.log_prior)
+    w = weights(net, obs, setting)
     findings = []
     for k, o in enumerate(obs):
         var = kb.variable(o.variable)
         resolved = kb.likelihood(d, var)
-        row = net.table[o.row]
+        in_setting = bool(setting.log_mass and o.variable in setting.log_mass)
+        pi = setting.prior if in_setting else net.prior
+        row = setting.within(o.variable, net.table[o.row])
         p_d = float(row[d_index])
         p_rest = float((row @ pi - row[d_index] * pi[d_index]) / (1 - pi[d_index]))
         findings.append({
@@ -50,6 +64,7 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
             "src": list(resolved.spec.src),
             "estimate": resolved.spec.estimate,
             "note": resolved.spec.note,
+            "within_setting": in_setting,
         })
     findings.sort(key=lambda f: -abs(f["weight"]))
     cited = list(dict.fromkeys([*d.prior.src, *(s for f in findings for s in f["src"]), *d.references]))
@@ -58,8 +73,9 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
         "diagnosis": {"id": d.id, "name": d.name, "category": d.category, "malignancy": d.malignant.p},
         "posterior": float(post[d_index]),
         "rank": rank,
-        "prior": {"p": d.prior.p, "normalised": float(pi[d_index]), "src": list(d.prior.src),
+        "prior": {"p": d.prior.p, "normalised": float(net.prior[d_index]), "src": list(d.prior.src),
                   "estimate": d.prior.estimate, "note": d.prior.note},
+        "setting": _setting_prior(d, setting, net),
         "findings": findings,
         "description": d.description.strip(),
         "puncture": d.puncture.model_dump(),

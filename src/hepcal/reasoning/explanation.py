@@ -15,6 +15,7 @@ import numpy as np
 
 from hepcal.reasoning.evidence import Observation
 from hepcal.reasoning.network import Network
+from hepcal.reasoning.setting import Choice
 
 SHOWN = 0.05  # |weight| below this (a likelihood ratio within about 5% of 1) is not listed
 LISTED = 6  # strongest findings listed for and against each diagnosis (hepcal explain shows all)
@@ -29,15 +30,27 @@ class Contribution:
         return {"finding": self.finding, "weight": round(self.weight, 4)}
 
 
-def weights(net: Network, obs: Sequence[Observation]) -> np.ndarray:
+def weight_row(probs: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """ln P(f | d) − ln P(f | not d), "not d" the other diagnoses weighted by ``prior``."""
+    with np.errstate(divide="ignore"):
+        return np.log(probs) - np.log((probs @ prior - probs * prior) / (1.0 - prior))
+
+
+def weights(net: Network, obs: Sequence[Observation], setting: Choice | None = None) -> np.ndarray:
     """(k, D) matrix of natural-log likelihood ratios, one row per observation.
 
     The weight of a state depends only on the knowledge base, so it is a row of the network's
-    precomputed ``weight_table``.
+    precomputed ``weight_table``; in a clinical setting, the variable that placed the case there
+    is weighed within the setting (renormalised over its states, against the setting's prior).
     """
     if not obs:
         return np.zeros((0, len(net.ids)))
-    return net.weight_table[[o.row for o in obs]]
+    w = net.weight_table[[o.row for o in obs]]  # a copy (fancy indexing)
+    if setting is not None and setting.log_mass:
+        for k, o in enumerate(obs):
+            if o.variable in setting.log_mass:
+                w[k] = weight_row(setting.within(o.variable, net.table[o.row]), setting.prior)
+    return w
 
 
 class Basis:

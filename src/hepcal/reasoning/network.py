@@ -14,6 +14,7 @@ import numpy as np
 
 from hepcal.knowledge import KnowledgeBase, load
 from hepcal.knowledge.loader import EvidenceVariable
+from hepcal.reasoning.setting import CompiledSetting, compile_settings
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Network:
     weight_table: np.ndarray  # (S, D) ln P(state | d) − ln P(state | other diagnoses, prior-weighted)
     var_index: dict[str, int]
     state_index: dict[tuple[str, str], int]  # (variable id, state) -> row of table
+    settings: tuple[CompiledSetting, ...] = ()  # priors by clinical setting (settings.yaml)
+    default_setting: tuple[str, str] = ("default", "default")
 
     def row(self, variable_id: str, state: str) -> int:
         return self.state_index[(variable_id, state)]
@@ -68,6 +71,8 @@ def compile_network(kb: KnowledgeBase) -> Network:
         weight_table=weight_table,
         var_index={v.id: i for i, v in enumerate(kb.variables)},
         state_index=state_index,
+        settings=compile_settings(kb, table, state_index),
+        default_setting=(kb.settings.default["id"], kb.settings.default["name"]) if kb.settings else ("default", "default"),
     )
 
 
