@@ -12,6 +12,7 @@ import pytest
 from hepcal.evidence import EvidenceError, load_cases, load_holdout, load_series
 from hepcal.evidence.library import library_files
 from tests.conftest import ROOT, shared_path
+from tests.evidence.handmade import SERIES
 
 
 def record(**over) -> dict:
@@ -93,21 +94,11 @@ def test_broken_json_line_is_reported_with_its_number(tmp_path):
         load_cases(root=tmp_path)
 
 
-SERIES = """
-- id: hydatid-rim-test
-  source: {citation: "Author B. Hydatid series. J Test 2010;2:3-4.", doi: "10.1000/test"}
-  diagnosis: hydatid_cyst
-  finding: finding.calcification.rim
-  state: true
-  k: 12
-  n: 40
-  where: "Table 2"
-"""
 
 
 def test_series_counts_load_with_boolean_state(tmp_path):
     s = load_series(root=write_lib(tmp_path, series=SERIES))
-    assert len(s) == 1 and s[0].state == "true" and (s[0].k, s[0].n) == (12, 40)
+    assert len(s) == 2 and s[0].state == "true" and (s[0].k, s[0].n) == (12, 40) and s[1].state == "cystic"
 
 
 @pytest.mark.parametrize("old, new, words", [
