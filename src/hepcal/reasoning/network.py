@@ -14,7 +14,7 @@ assessment are drawn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -50,6 +50,7 @@ class Network:
     alpha: np.ndarray  # (S, D) Dirichlet parameter of each state: strength · estimate + counts
     fit: str = "estimates"  # "fitted", "estimates" (no fitted.json or fitted=False) or "stale"
     strength: float = DEFAULT_STRENGTH
+    evidence: dict = field(default_factory=dict)  # (diagnosis, variable) -> fitted.json entry
 
     def row(self, variable_id: str, state: str) -> int:
         return self.state_index[(variable_id, state)]
@@ -159,7 +160,7 @@ def compile_network(kb: KnowledgeBase, fitted: bool = True) -> Network:
     if fit.inputs.get("estimates") != store.estimates_hash(net.ids, state_keys(net), net.estimate_table):
         return replace(net, fit="stale")  # never apply a fit made from other estimates
     alpha = fit.strength * net.estimate_table + counts_of(net, fit)
-    return with_alpha(net, alpha, "fitted", fit.strength)
+    return replace(with_alpha(net, alpha, "fitted", fit.strength), evidence=fit.entries)
 
 
 _CACHE: dict[tuple[int, bool], Network] = {}
