@@ -34,7 +34,9 @@ from hepcal.reasoning.assessment import assess_observations
 from hepcal.reasoning.evidence import observations
 from hepcal.reasoning.network import Network, compile_network, with_alpha
 
-GRID: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0)
+# Strengths tried (cases' worth of belief in an expert estimate). 1000 is the ceiling: more would claim a
+# certainty no reading of this literature carries, and the intervals are drawn from it.
+GRID: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 FOLDS = 5
 REPEATS = 2
 SEED = 20261206

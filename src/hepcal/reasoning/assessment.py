@@ -22,7 +22,7 @@ from hepcal.reasoning import explanation
 from hepcal.reasoning.evidence import Observation, observations
 from hepcal.reasoning.network import Network, network
 from hepcal.reasoning.next_finding import NextFinding, rank
-from hepcal.reasoning.posterior import malignancy_probability, posterior
+from hepcal.reasoning.posterior import intervals, malignancy_probability, posterior
 from hepcal.reasoning.recommendation import Recommendation, is_doubtful, recommend
 
 
@@ -38,6 +38,7 @@ class Entry:
     category: str
     _basis: explanation.Basis
     _index: int
+    probability_interval: tuple[float, float] = (0.0, 1.0)  # 90 %, from the likelihoods' uncertainty
 
     @cached_property
     def _split(self) -> tuple[list[explanation.Contribution], list[explanation.Contribution]]:
@@ -57,6 +58,7 @@ class Entry:
             "id": self.id,
             "name": self.name,
             "probability": self.probability,
+            "probability_interval": list(self.probability_interval),
             "malignant": self.malignant,
             "malignancy": self.malignancy,
             "category": self.category,
@@ -75,6 +77,7 @@ class Assessment:
     knowledge_base: dict[str, str]
     observations: list[Observation]
     case: BaseModel
+    malignancy_interval: tuple[float, float] = (0.0, 1.0)  # 90 %, from the likelihoods' uncertainty
 
     @property
     def top(self) -> Entry:
@@ -97,6 +100,7 @@ class Assessment:
         return {
             "differential": [e.to_dict() for e in self.differential],
             "malignancy_probability": self.malignancy_probability,
+            "malignancy_interval": list(self.malignancy_interval),
             "doubtful": self.doubtful,
             "recommendation": self.recommendation.to_dict(),
             "next_findings": [n.to_dict() for n in self.next_findings],
@@ -107,15 +111,18 @@ class Assessment:
 
 
 def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -> Assessment:
-    post = posterior(net, [o.row for o in obs])
+    rows = [o.row for o in obs]
+    post = posterior(net, rows)
     mal = malignancy_probability(net, post)
+    bounds, mal_interval = intervals(net, rows)
     basis = explanation.Basis(obs, explanation.weights(net, obs))
     kb = net.kb
     order = np.argsort(-post, kind="stable")
     entries = []
     for i in order:
         d = kb.diagnoses[i]
-        entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, basis, int(i)))
+        entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, basis, int(i),
+                             (float(bounds[i, 0]), float(bounds[i, 1]))))
     observed_keys = {net.variables[net.var_index[o.variable]].key for o in obs}
     return Assessment(
         differential=entries,
@@ -126,6 +133,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         knowledge_base={"version": kb.version, "name": kb.manifest.name},
         observations=obs,
         case=case,
+        malignancy_interval=mal_interval,
     )
 
 
