@@ -126,6 +126,9 @@ def register(app: typer.Typer) -> None:
             if not lib.design.in_vocabulary.sum():
                 fail("the case library has no development case with a diagnosis in the vocabulary")
             r = cross.score_holdout(lib) if holdout else cross.cross_validate(lib, cv, repeats)
+            if holdout and not r["holdout_cases"] and fmt is Format.table:
+                out.print("the hold-out (evidence/holdout/) holds no cases yet; nothing to score")
+                return
             if fmt is Format.json:
                 write_line(json.dumps(r, indent=2))
             else:
