@@ -49,3 +49,12 @@ def test_summary_has_intervals_around_the_point_estimate():
         assert m["low"] <= m["value"] <= m["high"], k
     assert out["n_cases"] == n and out["per_diagnosis"]["x"]["cases"] == n
     assert out["measures"]["benign_to_needle_or_surgery"]["value"] == 0.0
+
+
+def test_wilson_interval():
+    from hepcal.fit.metrics import wilson
+
+    lo, hi = wilson(0, 3)
+    assert lo == 0.0 and 0.5 < hi < 0.6
+    lo, hi = wilson(50, 100)
+    assert lo == pytest.approx(0.404, abs=0.002) and hi == pytest.approx(0.596, abs=0.002)

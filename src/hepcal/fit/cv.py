@@ -211,8 +211,8 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
             counts = dirichlet.case_counts(lib.net, dt) + lib.series_counts
             fitted = with_alpha(lib.net, dirichlet.alpha(lib.net, counts, s), "fitted", s)
             scorer.score(scores, d.subset(test), fitted)
-    full = fit_library(lib, k, 1, seed, grid)
     oov = d_all.subset(np.flatnonzero(~d_all.in_vocabulary))
+    open_set = _open_set(scorer, oov, fit_library(lib, k, REPEATS, seed, grid).net) if len(oov.ids) else {"cases": 0}
     return {
         "mode": "cross-validation",
         "folds": k,
@@ -224,7 +224,7 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
         "strength_grid": list(grid),
         "strength_chosen_per_fold": chosen,
         "models": {m: summarise(scores[m]) for m in MODELS},
-        "open_set": _open_set(scorer, oov, full.net),
+        "open_set": open_set,
         "seconds": round(time.perf_counter() - t0, 2),
     }
 

@@ -3,9 +3,10 @@
 A case may have several acceptable ids; they count as one class: the case is a top-1 hit when
 the leading diagnosis is acceptable, its rank is that of the best-placed acceptable id, its log
 loss is −ln Σ P(acceptable), and its Brier score is that of the partition in which the
-acceptable ids are merged. Calibration is read on the leading diagnosis: ECE over 10 equal-width
-bins of its probability, and the slope and intercept of a logistic recalibration
-logit P(top correct) = a + b · logit(top probability) (perfect: a = 0, b = 1).
+acceptable ids are merged. Calibration is read on the leading diagnosis: ECE over 10
+equal-width bins of its probability, and the slope and intercept of a logistic recalibration
+logit P(top correct) = a + b · logit(top probability) (perfect: a = 0, b = 1). Per diagnosis,
+top-1 and top-3 get Wilson intervals over that diagnosis's cases.
 """
 
 from __future__ import annotations
@@ -134,6 +135,16 @@ def _stats(a: dict[str, np.ndarray]) -> dict[str, float | None]:
     }
 
 
+def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion (stays inside [0, 1] for small n)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
 def summarise(scores: Scores, bootstrap: int = BOOTSTRAP, seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
     """Every measure with its 95 % interval: cases resampled with replacement (a case keeps all
     its scorings from every repeat together), percentile interval."""
@@ -165,9 +176,10 @@ def summarise(scores: Scores, bootstrap: int = BOOTSTRAP, seed: int = BOOTSTRAP_
     per: dict[str, list[int]] = defaultdict(list)
     for i, d in enumerate(scores.diagnosis):
         per[d].append(i)
-    per_diagnosis = {
-        d: {"cases": len(set(cases[rows])), "top1": float(a["top1"][rows].mean()), "top3": float(a["top3"][rows].mean()),
-            "mean_rank": float(a["rank"][rows].mean())}
-        for d, rows in sorted(per.items())
-    }
+    per_diagnosis = {}
+    for d, rows in sorted(per.items()):  # Wilson intervals over the diagnosis's cases (repeats averaged)
+        n_d = len(set(cases[rows]))
+        top1, top3 = float(a["top1"][rows].mean()), float(a["top3"][rows].mean())
+        per_diagnosis[d] = {"cases": n_d, "top1": top1, "top1_interval": wilson(top1 * n_d, n_d), "top3": top3,
+                            "top3_interval": wilson(top3 * n_d, n_d), "mean_rank": float(a["rank"][rows].mean())}
     return {"n_cases": int(len(uniq)), "n_scorings": n_rows, "measures": measures, "per_diagnosis": per_diagnosis}
