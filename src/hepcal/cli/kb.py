@@ -122,6 +122,16 @@ def fit_(
     out.print(f"fitted {len(data['entries'])} likelihoods to {lib['in_vocabulary']} development cases "
               f"({lib['development_cases'] - lib['in_vocabulary']} outside the vocabulary, not used) and {lib['series_counts']} series counts; "
               f"prior strength {data['strength']:g} chosen by {folds}-fold cross-validation × {repeats}; written to {path.name}", highlight=False)
+    moves = sorted(((abs(f - e), x["diagnosis"], x["variable"], st, e, f, k, x["n"])
+                    for x in data["entries"] for st, e, f, k in zip(x["states"], x["estimate"], x["fitted"], x["counts"])
+                    if st != "false"), reverse=True)  # a binary variable: its "true" state says it all
+    if moves and moves[0][0] > 0.005:
+        t = Table(title="Largest changes from the estimates", title_justify="left")
+        for col in ("diagnosis", "finding", "estimate", "evidence k/n", "fitted"):
+            t.add_column(col)
+        for _, d, var, st, e, f, k, n in moves[:10]:
+            t.add_row(d, f"{var}={st}", f"{e:.3f}", f"{k:g}/{n:g}", f"{f:.3f}")
+        out.print(t)
 
 
 def register(app: typer.Typer) -> None:
