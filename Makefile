@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean browser pacs-server
+.PHONY: install demo test test-fast bench clean browser pacs-server fit validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: $(STAMP) browser pacs-server  ## the whole test suite
 
 test-fast: $(STAMP)  ## tests without the browser and slow end-to-end ones
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+fit: $(STAMP)  ## refit the knowledge base to the case library, then check it (commit knowledge/fitted.json)
+	$(BIN)/hepcal kb fit
+	$(BIN)/hepcal kb check
+
+validate: $(STAMP)  ## nested cross-validation over the case library, then the frozen hold-out
+	$(BIN)/hepcal validate --cv 5 --repeats 2
+	$(BIN)/hepcal validate --holdout
 
 bench: $(STAMP)  ## benchmarks; writes bench-results.json
 	$(BIN)/python benchmarks/run.py

@@ -1,7 +1,7 @@
 """Engine speed, and proof that pgmpy computes the same posteriors (``engine.*``).
 
-Measured side by side in one run: hepcal's full assessment (validation, posterior,
-explanation, information gain, recommendation) one case at a time through the Python API and
+Measured side by side in one run: hepcal's full assessment (validation, posterior, 90 %
+intervals, explanation, information gain, recommendation) one case at a time through the Python API and
 through the JSONL path; the posterior alone, by hepcal and by pgmpy's VariableElimination on the
 equivalent network built from the same knowledge base (the like-for-like ratio); and pgmpy doing
 an assessment's numerical work (posterior and information gain of every unobserved finding).
@@ -27,7 +27,7 @@ from hepcal.reasoning import assess, network  # noqa: E402
 from hepcal.reasoning.evidence import observations  # noqa: E402
 from hepcal.reasoning.pgmpy_model import PgmpyEngine  # noqa: E402
 from hepcal.reasoning.next_finding import information_gain  # noqa: E402
-from hepcal.reasoning.posterior import posterior  # noqa: E402
+from hepcal.reasoning.posterior import intervals, posterior  # noqa: E402
 
 
 def random_case(rng: random.Random) -> dict:
@@ -84,6 +84,11 @@ def main(n: int = 3000, n_pgmpy: int = 300, n_pgmpy_full: int = 8) -> dict:
     t = time.perf_counter()
     own_posteriors = [posterior(net, rows) for rows in rows_all]
     t_own = time.perf_counter() - t
+    interval_times = []  # the intervals alone (part of every assessment above)
+    for rows in rows_all:
+        t = time.perf_counter()
+        intervals(net, rows)
+        interval_times.append(time.perf_counter() - t)
     ref = PgmpyEngine(net)
     t = time.perf_counter()
     ref_posteriors = [ref.posterior(obs) for obs in obs_all[:n_pgmpy]]
@@ -110,6 +115,8 @@ def main(n: int = 3000, n_pgmpy: int = 300, n_pgmpy_full: int = 8) -> dict:
         "cases_per_s": n / total,
         "p50_ms": percentile(times, 50) * 1e3,
         "p95_ms": percentile(times, 95) * 1e3,
+        "intervals_p50_ms": percentile(interval_times, 50) * 1e3,
+        "likelihoods": net.fit,
         "jsonl_cases_per_s": n / jsonl_s,
         "pgmpy_cases": n_pgmpy,
         "pgmpy_cases_per_s": n_pgmpy / t_pg,
@@ -128,7 +135,8 @@ def main(n: int = 3000, n_pgmpy: int = 300, n_pgmpy_full: int = 8) -> dict:
                  "posterior alone (unequal work, shown for completeness)."),
     }
     merge("engine", result)
-    print(f"engine: {result['cases_per_s']:.0f} assessments/s (p50 {result['p50_ms']:.3f} ms), JSONL {result['jsonl_cases_per_s']:.0f}/s")
+    print(f"engine: {result['cases_per_s']:.0f} assessments/s (p50 {result['p50_ms']:.3f} ms including intervals, "
+          f"of which intervals p50 {result['intervals_p50_ms']:.3f} ms), JSONL {result['jsonl_cases_per_s']:.0f}/s")
     print(f"  posterior: hepcal {result['posterior_cases_per_s']:.0f}/s, pgmpy {result['pgmpy_cases_per_s']:.0f}/s → ratio "
           f"{result['ratio_vs_pgmpy']:.0f}×; max |Δposterior| {result['max_abs_posterior_diff']:.1e} "
           f"(full assessment vs pgmpy posterior alone: {result['assessment_ratio_vs_pgmpy_posterior']:.1f}×)")
@@ -138,4 +146,8 @@ def main(n: int = 3000, n_pgmpy: int = 300, n_pgmpy_full: int = 8) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    if "--quick" in sys.argv:  # a short run: speed only, no pgmpy comparison written anywhere
+        merge = lambda section, values: None  # noqa: E731 - keep bench-results.json untouched
+        main(n=800, n_pgmpy=50, n_pgmpy_full=1)
+    else:
+        main()

@@ -1,4 +1,4 @@
-"""``hepcal kb list | show | check``: read the knowledge base from the terminal."""
+"""``hepcal kb list | show | check | fit``: read, validate and fit the knowledge base."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from hepcal.cli.common import err, fail, handle_errors, out, write_line
-from hepcal.errors import KnowledgeBaseError
+from hepcal.errors import HepcalError, KnowledgeBaseError
 from hepcal.knowledge import load, read
 from hepcal.knowledge.check import check, summary
 
@@ -76,14 +76,62 @@ def check_(kb_path: Optional[Path] = KB_OPTION) -> None:
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(1) from None
     problems = check(kb)
+    if not problems:
+        from hepcal.fit import baseline
+        from hepcal.fit.output import staleness
+
+        try:  # the shipped base must be the fit of its estimates; another folder may be estimates only
+            problems = staleness(kb, required=kb_path is None) + baseline.check(kb)
+        except HepcalError as exc:
+            problems = [str(exc)]
     if problems:
         for p in problems:
             err.print(f"- {p}", markup=False, highlight=False)
         err.print(f"knowledge base {kb.version}: {len(problems)} problem(s)")
         raise typer.Exit(1)
     s = summary(kb)
+    from hepcal.fit import store
+
+    fit = store.read(kb.source)
+    fitted = (f"; fitted to the case library (strength {fit.strength:g}, {len(fit.entries)} likelihoods with evidence)"
+              if fit is not None else "; estimates only (no fitted.json)")
     out.print(f"knowledge base {kb.version}: OK — {s['diagnoses']} diagnoses, {s['variables']} evidence variables, "
-              f"{s['entries']} numbers ({s['estimate_only']} of them estimates without a direct source), {s['references']} references")
+              f"{s['entries']} numbers ({s['estimate_only']} of them estimates without a direct source), {s['references']} references{fitted}")
+
+
+@kb_app.command("fit")
+@handle_errors
+def fit_(
+    kb_path: Optional[Path] = KB_OPTION,
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds that choose the prior strength."),
+    repeats: int = typer.Option(2, "--repeats", min=1, help="Repeats of the cross-validation."),
+) -> None:
+    """Fit the likelihoods to the case library (development cases and series counts; never the hold-out).
+
+    Writes fitted.json next to the estimates: for every likelihood with evidence, the estimate,
+    the counts and the cases and series that gave them, and the fitted value.
+    """
+    from hepcal.fit.output import fit_and_write
+
+    kb = read(kb_path)
+    problems = check(kb)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    path, data = fit_and_write(kb, None, folds, repeats)
+    lib = data["library"]
+    out.print(f"fitted {len(data['entries'])} likelihoods to {lib['in_vocabulary']} development cases "
+              f"({lib['development_cases'] - lib['in_vocabulary']} outside the vocabulary, not used) and {lib['series_counts']} series counts; "
+              f"prior strength {data['strength']:g} chosen by {folds}-fold cross-validation × {repeats}; written to {path.name}", highlight=False)
+    moves = sorted(((abs(f - e), x["diagnosis"], x["variable"], st, e, f, k, x["n"])
+                    for x in data["entries"] for st, e, f, k in zip(x["states"], x["estimate"], x["fitted"], x["counts"])
+                    if st != "false"), reverse=True)  # a binary variable: its "true" state says it all
+    if moves and moves[0][0] > 0.005:
+        t = Table(title="Largest changes from the estimates", title_justify="left")
+        for col in ("diagnosis", "finding", "estimate", "evidence k/n", "fitted"):
+            t.add_column(col)
+        for _, d, var, st, e, f, k, n in moves[:10]:
+            t.add_row(d, f"{var}={st}", f"{e:.3f}", f"{k:g}/{n:g}", f"{f:.3f}")
+        out.print(t)
 
 
 def register(app: typer.Typer) -> None:

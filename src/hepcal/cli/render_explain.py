@@ -13,24 +13,37 @@ def explanation_view(x: dict[str, Any]) -> Group:
     d = x["diagnosis"]
     head = Text()
     head.append(f"{d['name']} ({d['id']})\n", style="bold")
-    head.append(f"posterior {x['posterior']:.1%}, rank {x['rank']}; knowledge base {x['knowledge_base']['version']}\n")
+    kbinfo = x["knowledge_base"]
+    fitted = {"fitted": f"likelihoods fitted to the case library (prior strength {kbinfo.get('prior_strength', 0):g})",
+              "estimates": "likelihoods are the expert estimates (no fit)",
+              "stale": "likelihoods are the expert estimates (the fit is stale: run hepcal kb fit)"}.get(kbinfo.get("likelihoods", ""), "")
+    head.append(f"posterior {x['posterior']:.1%}, rank {x['rank']}; knowledge base {kbinfo['version']}; {fitted}\n")
     pr = x["prior"]
     src = ", ".join(pr["src"]) or "-"
     head.append(f"prior weight {pr['p']:g} (normalised {pr['normalised']:.3f}); sources {src}{' (estimate)' if pr['estimate'] else ''}\n")
     t = Table(title="Findings", title_justify="left")
     t.add_column("finding", overflow="fold", min_width=24)
-    for col in ("P(f|dx)", "P(f|others)", "LR", "ln LR", "from"):
+    for col in ("estimate", "k/n", "fitted P(f|dx)", "P(f|others)", "LR", "ln LR", "from"):
         t.add_column(col, no_wrap=True)
     t.add_column("sources", overflow="fold")
     for f in x["findings"]:
         style = "green" if f["weight"] > 0.05 else ("red" if f["weight"] < -0.05 else "")
-        srcs = ", ".join(f["src"]) + (" (estimate)" if f["estimate"] else "")
-        t.add_row(f["finding"], f"{f['p_given_diagnosis']:.3f}", f"{f['p_given_others']:.3f}",
+        srcs = ", ".join(f["src"]) + (" (estimate)" if f["estimate_mark"] else "")
+        ev = f["evidence"]
+        t.add_row(f["finding"], f"{f['estimate']:.3f}", f"{ev['k']:g}/{ev['n']:g}" if ev["n"] else "-", f"{f['p_given_diagnosis']:.3f}", f"{f['p_given_others']:.3f}",
                   f"{f['likelihood_ratio']:.2f}", Text(f"{f['weight']:+.2f}", style=style), f["origin"], srcs)
+    shown = Text()
+    for f in x["findings"]:
+        ev = f["evidence"]
+        if ev["n"]:
+            shown.append(f"  {f['finding']}: {ev['k']:g} of {ev['n']:g}", style="bold")
+            shown.append(" from " + ", ".join([*ev["cases"], *(f"series {s}" for s in ev["series"])]) + "\n")
+    if shown:
+        shown = Text.assemble(Text("Evidence from the case library (cases of this diagnosis stating the finding)\n", style="bold"), shown)
     refs = Text("References\n", style="bold")
     for r in x["references"]:
         refs.append(f"  [{r['key']}] {r['citation']}" + (f" {r['url']}" if r["url"] else "") + "\n")
     cautions = Text()
     for c in x["cautions"]:
         cautions.append(f"⚠ {c}\n", style="bold red")
-    return Group(head, t, cautions, refs)
+    return Group(head, t, shown, cautions, refs)

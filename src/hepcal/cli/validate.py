@@ -1,4 +1,4 @@
-"""``hepcal validate``: accuracy on labelled cases."""
+"""``hepcal validate``: accuracy on labelled cases, or cross-validation over the case library."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from hepcal.cli.common import EXIT_PARTIAL, err, handle_errors, out, write_line
+from hepcal.cli.common import EXIT_PARTIAL, err, fail, handle_errors, out, write_line
 from hepcal.findings.io import read_text
 from hepcal.knowledge import load
 from hepcal.validation import evaluate, read_labelled
@@ -26,16 +26,116 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.1%}"
 
 
+MEASURES = (  # (key, label, format) of the library report
+    ("top1", "top-1", "pct"), ("top3", "top-3", "pct"), ("mean_rank", "mean rank", "num"),
+    ("brier", "Brier score", "num"), ("log_loss", "log loss", "num"), ("ece", "ECE (10 bins, top diagnosis)", "num"),
+    ("calibration_slope", "calibration slope", "num"), ("calibration_intercept", "calibration intercept", "num"),
+    ("auc_malignant", "AUC of P(malignant)", "num"), ("malignant_flagged", "malignant cases flagged", "pct"),
+    ("benign_to_needle_or_surgery", "benign sent to needle or surgery", "pct"),
+)
+
+
+def _cell(m: dict[str, Any] | None, kind: str) -> str:
+    if not m or m.get("value") is None:
+        return "-"
+    f = _pct if kind == "pct" else (lambda x: f"{x:.3f}")
+    ci = f" [{f(m['low'])}, {f(m['high'])}]" if m.get("low") is not None else ""
+    return f(m["value"]) + ci
+
+
+def _library_table(r: dict[str, Any]) -> None:
+    head = (f"{r['folds']}-fold cross-validation × {r['repeats']} (nested choice of the prior strength)" if r["mode"] == "cross-validation"
+            else f"frozen hold-out ({r['holdout_cases']} cases), fit on all {r['development_cases']} development cases")
+    models = r["models"]
+    t = Table(title=f"{head}; {next(iter(models.values()))['n_cases']} cases with a diagnosis in the vocabulary; 95 % intervals (bootstrap over cases)",
+              title_justify="left")
+    t.add_column("measure")
+    for m in models:
+        t.add_column(m, justify="right")
+    for key, label, kind in MEASURES:
+        t.add_row(label, *(_cell(models[m]["measures"].get(key), kind) for m in models))
+    fm = models["fitted"]["measures"]
+    if "malignant_cases" in fm:
+        t.add_row("malignant / benign cases", *(f"{models[m]['measures']['malignant_cases']['value']} / {models[m]['measures']['benign_cases']['value']}" for m in models))
+    out.print(t)
+    p = Table(title="Per diagnosis (top-1 / top-3 / mean rank)", title_justify="left")
+    p.add_column("diagnosis")
+    p.add_column("cases", justify="right")
+    for m in models:
+        p.add_column(m, justify="right")
+    for d, v in models["fitted"]["per_diagnosis"].items():
+        p.add_row(d, str(v["cases"]), *(
+            f"{models[m]['per_diagnosis'][d]['top1']:.0%} / {models[m]['per_diagnosis'][d]['top3']:.0%} / {models[m]['per_diagnosis'][d]['mean_rank']:.1f}"
+            for m in models))
+    out.print(p)
+    o = r["open_set"]
+    if o.get("cases"):
+        out.print(f"outside the vocabulary: {o['cases']} cases; mean top probability {o['mean_top_probability']:.2f}, "
+                  f"top ≥ {o['confident_probability']:g} in {o['top_at_or_above_confident']:.0%}"
+                  + (f", flagged atypical {o['atypical_rate']:.0%}" if o.get("atypical_rate") is not None else ""), highlight=False)
+    chosen = r.get("strength_chosen_per_fold") or [r.get("strength")]
+    out.print(f"prior strength chosen: {', '.join(f'{s:g}' for s in chosen)}; {r['seconds']:.1f} s", highlight=False)
+
+
+def _file_table(s: dict[str, Any], where: str, version: str) -> None:
+    t = Table(title=f"Validation on {where} (knowledge base {version})", title_justify="left")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_row("cases", str(s["n"]))
+    t.add_row("top-1", _pct(s["top1"]))
+    t.add_row("top-3", _pct(s["top3"]))
+    t.add_row("mean rank", "-" if s["mean_rank"] is None else f"{s['mean_rank']:.2f}")
+    t.add_row(f"malignant flagged (of {s['malignant_cases']})", _pct(s["malignant_flagged"]))
+    t.add_row(f"benign sent to biopsy/surgery (of {s['benign_cases']})", _pct(s["benign_sent_to_biopsy"]))
+    t.add_row("Brier score", "-" if s["brier"] is None else f"{s['brier']:.3f}")
+    t.add_row("expected calibration error", "-" if s["expected_calibration_error"] is None else f"{s['expected_calibration_error']:.3f}")
+    out.print(t)
+    c = Table(title="Calibration of the top diagnosis", title_justify="left")
+    for col in ("confidence", "n", "mean confidence", "top-1 accuracy"):
+        c.add_column(col)
+    for b in s["calibration"]:
+        c.add_row(b["bin"], str(b["n"]), f"{b['mean_confidence']:.2f}", f"{b['top1_accuracy']:.2f}")
+    out.print(c)
+    p = Table(title="Per diagnosis", title_justify="left")
+    for col in ("diagnosis", "n", "top-1", "top-3", "mean rank"):
+        p.add_column(col)
+    for d, v in s["per_diagnosis"].items():
+        p.add_row(d, str(v["n"]), _pct(v["top1"]), _pct(v["top3"]), f"{v['mean_rank']:.1f}")
+    out.print(p)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def validate(
-        source: str = typer.Argument(..., help='JSONL file, each line {"case": {...}, "diagnosis": "<id>", "source": "<citation>"}; - for stdin.'),
+        source: Optional[str] = typer.Argument(None, help='JSONL file, each line {"case": {...}, "diagnosis": "<id>", "source": "<citation>"}; - for stdin. '
+                                               "Without it, the case library is cross-validated (--cv)."),
+        cv: int = typer.Option(5, "--cv", min=2, help="Folds of the cross-validation over the case library."),
+        repeats: int = typer.Option(2, "--repeats", min=1, help="Repeats of the cross-validation (new folds each time)."),
+        holdout: bool = typer.Option(False, "--holdout", help="Score the frozen hold-out once, with the fit on all development cases."),
         fmt: Format = typer.Option(Format.table, "--format", "-f"),
         kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder.", show_default=False),
     ) -> None:
-        """Top-1/top-3, mean rank, malignant cases flagged, benign biopsies, Brier score, calibration."""
+        """Accuracy, calibration and safety: of a labelled file, or cross-validated over the case library
+        (fitted knowledge base, estimates only and the textbook-list baseline on the same folds)."""
         kb = load(kb_path)
+        if source is None:
+            from hepcal.fit import cv as cross
+
+            lib = cross.library(kb)
+            if not lib.design.in_vocabulary.sum():
+                fail("the case library has no development case with a diagnosis in the vocabulary")
+            r = cross.score_holdout(lib) if holdout else cross.cross_validate(lib, cv, repeats)
+            if holdout and not r["holdout_cases"] and fmt is Format.table:
+                out.print("the hold-out (evidence/holdout/) holds no cases yet; nothing to score")
+                return
+            if fmt is Format.json:
+                write_line(json.dumps(r, indent=2))
+            else:
+                _library_table(r)
+            return
+        if holdout:
+            fail("--holdout scores the case library's hold-out; give no file with it")
         if source == "-":
             lines, where = sys.stdin.read().splitlines(), "<stdin>"
         else:
@@ -46,30 +146,7 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.json:
             write_line(json.dumps(s, indent=2))
         else:
-            t = Table(title=f"Validation on {where} (knowledge base {kb.version})", title_justify="left")
-            t.add_column("measure")
-            t.add_column("value", justify="right")
-            t.add_row("cases", str(s["n"]))
-            t.add_row("top-1", _pct(s["top1"]))
-            t.add_row("top-3", _pct(s["top3"]))
-            t.add_row("mean rank", "-" if s["mean_rank"] is None else f"{s['mean_rank']:.2f}")
-            t.add_row(f"malignant flagged (of {s['malignant_cases']})", _pct(s["malignant_flagged"]))
-            t.add_row(f"benign sent to biopsy/surgery (of {s['benign_cases']})", _pct(s["benign_sent_to_biopsy"]))
-            t.add_row("Brier score", "-" if s["brier"] is None else f"{s['brier']:.3f}")
-            t.add_row("expected calibration error", "-" if s["expected_calibration_error"] is None else f"{s['expected_calibration_error']:.3f}")
-            out.print(t)
-            c = Table(title="Calibration of the top diagnosis", title_justify="left")
-            for col in ("confidence", "n", "mean confidence", "top-1 accuracy"):
-                c.add_column(col)
-            for b in s["calibration"]:
-                c.add_row(b["bin"], str(b["n"]), f"{b['mean_confidence']:.2f}", f"{b['top1_accuracy']:.2f}")
-            out.print(c)
-            p = Table(title="Per diagnosis", title_justify="left")
-            for col in ("diagnosis", "n", "top-1", "top-3", "mean rank"):
-                p.add_column(col)
-            for d, v in s["per_diagnosis"].items():
-                p.add_row(d, str(v["n"]), _pct(v["top1"]), _pct(v["top3"]), f"{v['mean_rank']:.1f}")
-            out.print(p)
+            _file_table(s, where, kb.version)
         if report.errors:
             for e in report.errors:
                 err.print(f"error: {e}", markup=False, highlight=False)

@@ -23,7 +23,7 @@ from hepcal.reasoning import explanation
 from hepcal.reasoning.evidence import Observation, observations
 from hepcal.reasoning.network import Network, network
 from hepcal.reasoning.next_finding import NextFinding, rank
-from hepcal.reasoning.posterior import malignancy_probability, posterior
+from hepcal.reasoning.posterior import intervals, malignancy_probability, posterior
 from hepcal.reasoning.recommendation import Recommendation, is_doubtful, recommend
 from hepcal.reasoning.setting import Choice, choose
 from hepcal.reasoning.similar import default_index, similar_cases
@@ -41,6 +41,7 @@ class Entry:
     category: str
     _basis: explanation.Basis
     _index: int
+    probability_interval: tuple[float, float] = (0.0, 1.0)  # 90 %, from the likelihoods' uncertainty
 
     @cached_property
     def _split(self) -> tuple[list[explanation.Contribution], list[explanation.Contribution]]:
@@ -60,6 +61,7 @@ class Entry:
             "id": self.id,
             "name": self.name,
             "probability": self.probability,
+            "probability_interval": list(self.probability_interval),
             "malignant": self.malignant,
             "malignancy": self.malignancy,
             "category": self.category,
@@ -82,6 +84,7 @@ class Assessment:
     atypical: bool = False
     atypical_reason: str = ""
     similar_cases: list[dict[str, Any]] = field(default_factory=list)
+    malignancy_interval: tuple[float, float] = (0.0, 1.0)  # 90 %, from the likelihoods' uncertainty
 
     @property
     def top(self) -> Entry:
@@ -104,6 +107,7 @@ class Assessment:
         return {
             "differential": [e.to_dict() for e in self.differential],
             "malignancy_probability": self.malignancy_probability,
+            "malignancy_interval": list(self.malignancy_interval),
             "doubtful": self.doubtful,
             "recommendation": self.recommendation.to_dict(),
             "next_findings": [n.to_dict() for n in self.next_findings],
@@ -124,17 +128,19 @@ def setting_of(net: Network, obs: list[Observation]) -> Choice:
 
 def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -> Assessment:
     setting = setting_of(net, obs)
-    post = posterior(net, [o.row for o in obs], setting.log_prior)
+    rows = [o.row for o in obs]
+    post = posterior(net, rows, setting.log_prior)
     mal = malignancy_probability(net, post)
+    bounds, mal_interval = intervals(net, rows, log_prior=setting.log_prior)
     basis = explanation.Basis(obs, explanation.weights(net, obs, setting))
     kb = net.kb
     order = np.argsort(-post, kind="stable")
     entries = []
     for i in order:
         d = kb.diagnoses[i]
-        entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, basis, int(i)))
+        entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, basis, int(i),
+                             (float(bounds[i, 0]), float(bounds[i, 1]))))
     observed_keys = {net.variables[net.var_index[o.variable]].key for o in obs}
-    rows = [o.row for o in obs]
     cal = atypical_flag.calibration()
     verdict = atypical_flag.judge(net, rows, cal)
     names = dict(zip(net.ids, net.names))
@@ -151,6 +157,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         atypical=verdict.atypical,
         atypical_reason=atypical_flag.reason(net, verdict, {o.row: o.label for o in obs} if verdict.atypical else {}, cal),
         similar_cases=similar_cases(default_index(net), rows, names),
+        malignancy_interval=mal_interval,
     )
 
 

@@ -2,7 +2,8 @@
 
 For every observed finding: P(finding | diagnosis), P(finding | the other diagnoses, weighted
 by their prior), the likelihood ratio, where the numbers come from (the diagnosis's own entry or
-the population default) and the sources behind them.
+the population default) and the sources behind them; and how the number was fitted: the expert
+estimate, the library evidence (k of n, which cases and series) and the fitted value.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
         row = setting.within(o.variable, net.table[o.row])
         p_d = float(row[d_index])
         p_rest = float((row @ pi - row[d_index] * pi[d_index]) / (1 - pi[d_index]))
+        entry = net.evidence.get((d.id, o.variable))
+        k_state = entry["counts"][entry["states"].index(o.state)] if entry else 0
+        evidence = {"k": k_state, "n": entry["n"] if entry else 0, "cases": list(entry["cases"]) if entry else [],
+                    "series": list(entry["series"]) if entry else []}
         findings.append({
             "finding": o.label,
             "variable": o.variable,
@@ -62,9 +67,12 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
             "weight": float(w[k, d_index]),
             "origin": resolved.origin,
             "src": list(resolved.spec.src),
-            "estimate": resolved.spec.estimate,
+            "estimate_mark": resolved.spec.estimate,  # the number is a judgement, not read off a source
             "note": resolved.spec.note,
             "within_setting": in_setting,
+            "estimate": float(net.estimate_table[o.row, d_index]),  # the expert estimate the fit starts from
+            "evidence": evidence,
+            "fitted": p_d,
         })
     findings.sort(key=lambda f: -abs(f["weight"]))
     cited = list(dict.fromkeys([*d.prior.src, *(s for f in findings for s in f["src"]), *d.references]))
@@ -81,5 +89,5 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
         "puncture": d.puncture.model_dump(),
         "cautions": [c.text for c in d.cautions],
         "references": [{"key": k, "citation": kb.references[k].citation, "url": kb.references[k].url} for k in cited if k in kb.references],
-        "knowledge_base": {"version": kb.version},
+        "knowledge_base": {"version": kb.version, "likelihoods": net.fit, "prior_strength": net.strength},
     }

@@ -4,17 +4,32 @@ One diagnosis node, one child per evidence variable, each child independent of t
 the diagnosis. Stacking every variable's states into one matrix lets the posterior, the
 explanation and the expected information gain run as a few vectorised operations, which is what
 makes an assessment take well under a millisecond.
+
+The likelihoods are the fitted ones (``knowledge/fitted.json``: the expert estimate updated with
+the case library, see docs/knowledge-base.md) when that file exists and was fitted from the
+estimates in the folder; ``compile_network(kb, fitted=False)`` gives the estimates alone. Each
+likelihood also carries its Dirichlet parameters (``alpha``), from which the 90 % intervals of an
+assessment are drawn.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
+from hepcal.fit import store
 from hepcal.knowledge import KnowledgeBase, load
 from hepcal.knowledge.loader import EvidenceVariable
 from hepcal.reasoning.setting import CompiledSetting, compile_settings
+
+# Pseudo-count given to an expert estimate when no fit exists: how many cases' worth of belief
+# an estimate carries when the intervals are drawn (the fit replaces it with the strength chosen
+# by cross-validation).
+DEFAULT_STRENGTH = 10.0
+DRAWS = 200  # parameter draws behind the intervals (5 % tails: the 10th lowest and highest)
+DRAW_SEED = 20261206
 
 
 @dataclass(frozen=True)
@@ -32,15 +47,71 @@ class Network:
     weight_table: np.ndarray  # (S, D) ln P(state | d) − ln P(state | other diagnoses, prior-weighted)
     var_index: dict[str, int]
     state_index: dict[tuple[str, str], int]  # (variable id, state) -> row of table
+    estimate_table: np.ndarray  # (S, D) the expert estimates the fit starts from
+    alpha: np.ndarray  # (S, D) Dirichlet parameter of each state: strength · estimate + counts
     settings: tuple[CompiledSetting, ...] = ()  # priors by clinical setting (settings.yaml)
     default_setting: tuple[str, str] = ("default", "default")
+    fit: str = "estimates"  # "fitted", "estimates" (no fitted.json or fitted=False) or "stale"
+    strength: float = DEFAULT_STRENGTH
+    evidence: dict = field(default_factory=dict)  # (diagnosis, variable) -> fitted.json entry
 
     def row(self, variable_id: str, state: str) -> int:
         return self.state_index[(variable_id, state)]
 
+    @cached_property
+    def row_group(self) -> np.ndarray:
+        """(S,) the variable index of every row."""
+        return np.repeat(np.arange(len(self.variables)), np.diff(self.offsets))
 
-def compile_network(kb: KnowledgeBase) -> Network:
-    """Build the array form of a validated knowledge base."""
+    @cached_property
+    def log_draws(self) -> np.ndarray:
+        """(S, D, DRAWS) float32 draws of ln P(state | d) from each state's marginal Beta.
+
+        A case observes one state per variable, so the marginal Beta(α_s, A − α_s) of that
+        state is all an interval needs; draws are independent across variables and diagnoses,
+        as the posterior Dirichlets are. A fixed seed makes every output deterministic. Draws
+        are the last axis so that an assessment's reductions run over contiguous memory.
+        """
+        total = group_sums(self.alpha, self.offsets)
+        rng = np.random.default_rng(DRAW_SEED)
+        shape = (*self.alpha.shape, DRAWS)
+        a = np.broadcast_to(np.maximum(self.alpha, 1e-9)[:, :, None], shape)
+        b = np.broadcast_to(np.maximum(total - self.alpha, 1e-9)[:, :, None], shape)
+        return np.log(np.clip(rng.beta(a, b), 1e-300, 1.0)).astype(np.float32)
+
+
+def group_sums(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(S, D): for every row, the sum over the rows of its variable (one state's siblings)."""
+    sums = np.add.reduceat(rows, offsets[:-1], axis=0)
+    return np.repeat(sums, np.diff(offsets), axis=0)
+
+
+def _tables(table: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(divide="ignore"):
+        log_table = np.log(table)
+        rest = (table @ prior)[:, None] - table * prior  # Σ_{d'≠d} π_d' P(s | d')
+        weight_table = log_table - np.log(rest / (1.0 - prior))
+    return log_table, weight_table
+
+
+def with_alpha(net: Network, alpha: np.ndarray, fit: str = "fitted", strength: float | None = None) -> Network:
+    """The same network with other Dirichlet parameters; likelihoods are their means."""
+    table = alpha / group_sums(alpha, net.offsets)
+    log_table, weight_table = _tables(table, net.prior)
+    return replace(net, table=table, log_table=log_table, weight_table=weight_table, alpha=alpha, fit=fit,
+                   strength=net.strength if strength is None else strength,
+                   settings=compile_settings(net.kb, table, net.state_index))
+
+
+def state_keys(net: Network) -> list[tuple[str, str]]:
+    """(variable id, state) of every row, in row order."""
+    keys = [("", "")] * len(net.state_index)
+    for key, r in net.state_index.items():
+        keys[r] = key
+    return keys
+
+
+def _expert(kb: KnowledgeBase) -> Network:
     prior = np.array([d.prior.p for d in kb.diagnoses], dtype=float)
     prior = prior / prior.sum()
     rows: list[tuple[float, ...]] = []
@@ -53,10 +124,7 @@ def compile_network(kb: KnowledgeBase) -> Network:
             rows.append(tuple(c[s] for c in cols))
         offsets.append(len(rows))
     table = np.array(rows, dtype=float)
-    with np.errstate(divide="ignore"):
-        log_table = np.log(table)
-        rest = (table @ prior)[:, None] - table * prior  # Σ_{d'≠d} π_d' P(s | d')
-        weight_table = log_table - np.log(rest / (1.0 - prior))
+    log_table, weight_table = _tables(table, prior)
     return Network(
         kb=kb,
         ids=kb.ids,
@@ -71,25 +139,52 @@ def compile_network(kb: KnowledgeBase) -> Network:
         weight_table=weight_table,
         var_index={v.id: i for i, v in enumerate(kb.variables)},
         state_index=state_index,
+        estimate_table=table,
+        alpha=DEFAULT_STRENGTH * table,
         settings=compile_settings(kb, table, state_index),
         default_setting=(kb.settings.default["id"], kb.settings.default["name"]) if kb.settings else ("default", "default"),
     )
 
 
-_CACHE: dict[int, Network] = {}
+def counts_of(net: Network, fitted: store.Fitted) -> np.ndarray:
+    """(S, D) the evidence counts a fitted file holds, placed in this network's rows."""
+    counts = np.zeros_like(net.table)
+    col = {d: j for j, d in enumerate(net.ids)}
+    for (d, var_id), e in fitted.entries.items():
+        for state, k in zip(e["states"], e["counts"]):
+            counts[net.state_index[(var_id, state)], col[d]] = k
+    return counts
+
+
+def compile_network(kb: KnowledgeBase, fitted: bool = True) -> Network:
+    """Build the array form of a validated knowledge base (fitted when a current fit exists)."""
+    net = _expert(kb)
+    if not fitted:
+        return net
+    fit = store.read(kb.source)
+    if fit is None:
+        return net
+    if fit.inputs.get("estimates") != store.estimates_hash(net.ids, state_keys(net), net.estimate_table):
+        return replace(net, fit="stale")  # never apply a fit made from other estimates
+    alpha = fit.strength * net.estimate_table + counts_of(net, fit)
+    return replace(with_alpha(net, alpha, "fitted", fit.strength), evidence=fit.entries)
+
+
+_CACHE: dict[tuple[int, bool], Network] = {}
 _CACHE_SIZE = 8
 
 
-def network(kb: KnowledgeBase | None = None) -> Network:
+def network(kb: KnowledgeBase | None = None, fitted: bool = True) -> Network:
     """The compiled network of ``kb`` (default: the shipped knowledge base), cached.
 
     Keyed by identity: a loaded knowledge base is immutable, and the cached network keeps a
     reference to it, so an id cannot be reused while its entry lives.
     """
     kb = kb if kb is not None else load()
-    net = _CACHE.get(id(kb))
+    key = (id(kb), fitted)
+    net = _CACHE.get(key)
     if net is None or net.kb is not kb:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        net = _CACHE[id(kb)] = compile_network(kb)
+        net = _CACHE[key] = compile_network(kb, fitted)
     return net

@@ -41,3 +41,34 @@ def malignancy_probability(net: Network, post: np.ndarray) -> float:
 def entropy_bits(p: np.ndarray) -> float:
     nz = p[p > 0]
     return float(-(nz * np.log2(nz)).sum())
+
+
+INTERVAL_LEVEL = 0.90
+
+
+def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, log_prior: np.ndarray | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+    """Central ``level`` intervals of every diagnosis's probability and of P(malignant).
+
+    They carry the uncertainty of the likelihoods: the posterior is recomputed under each of
+    the network's parameter draws (``Network.log_draws``, fixed seed, so the output is
+    deterministic) and the interval is read from those posteriors' quantiles. Priors and
+    P(malignant | diagnosis) are population estimates and are held fixed. Each interval is
+    widened, if needed, to contain the point probability (computed from the posterior means).
+    Returns ((D, 2) array of [low, high], (low, high) of P(malignant)).
+    """
+    point = posterior(net, rows)
+    tail = (1.0 - level) / 2.0
+    if len(rows) == 0:
+        return np.column_stack([point, point]), (malignancy_probability(net, point),) * 2
+    base = net.log_prior if log_prior is None else log_prior  # the setting's priors when one applies
+    logp = net.log_draws[list(rows)].sum(axis=0) + base[:, None].astype(np.float32)  # (D, draws)
+    logp -= logp.max(axis=0)
+    p = np.exp(logp)
+    p /= p.sum(axis=0)
+    m = p.shape[1]
+    lo_i, hi_i = int(np.floor(tail * (m - 1))), int(np.ceil((1.0 - tail) * (m - 1)))
+    ordered = np.sort(p, axis=1)
+    bounds = np.column_stack([np.minimum(ordered[:, lo_i], point), np.maximum(ordered[:, hi_i], point)])
+    mal = np.sort(net.malignant @ p)
+    pm = malignancy_probability(net, point)
+    return bounds, (float(min(mal[lo_i], pm)), float(max(mal[hi_i], pm)))

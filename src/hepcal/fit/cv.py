@@ -1,0 +1,252 @@
+"""Choosing the prior strength and scoring the knowledge base by cross-validation.
+
+- :func:`choose_strength`: K-fold cross-validation over the development cases scores every
+  strength (pseudo-count of the expert estimate) of :data:`GRID` by the log loss of the proven
+  diagnosis and picks one by :func:`pick`.
+- :func:`fit_library`: that choice made on all development cases, and the fit with it (what
+  ``hepcal kb fit`` writes).
+- :func:`cross_validate`: nested cross-validation: R repeats of stratified K-fold; in every outer
+  fold the strength is chosen by an inner K-fold on the training folds only, the fit is made on
+  the training folds and the test fold is scored, next to the estimates-only knowledge base and
+  the textbook-list baseline on the same folds.
+- :func:`score_holdout`: the one scoring of the frozen hold-out, with the fit on all development
+  cases. It is the only function here that reads ``evidence/holdout/``.
+
+Cases outside the vocabulary (no acceptable id) never enter a fit or an accuracy figure; they
+are scored by the fit on all development cases for the open-set figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepcal.evidence import LibraryCase, SeriesCount, load_cases, load_holdout, load_series
+from hepcal.fit import baseline, dirichlet
+from hepcal.fit.metrics import Scores, summarise
+from hepcal.knowledge import KnowledgeBase
+from hepcal.reasoning.assessment import assess_observations
+from hepcal.reasoning.evidence import observations
+from hepcal.reasoning.network import Network, compile_network, with_alpha
+
+# Strengths tried (cases' worth of belief in an expert estimate). 1000 is the ceiling: more would claim a
+# certainty no reading of this literature carries, and the intervals are drawn from it.
+GRID: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
+FOLDS = 5
+REPEATS = 2
+SEED = 20261206
+MODELS = ("fitted", "estimates", "textbook")
+
+
+def stratified_folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold of every case: shuffled, then dealt round-robin within each diagnosis."""
+    perm = rng.permutation(len(labels))
+    order = perm[np.argsort(labels[perm], kind="stable")]
+    folds = np.empty(len(labels), dtype=int)
+    folds[order] = (np.arange(len(labels)) + rng.integers(k)) % k
+    return folds
+
+
+def _log_loss(net: Network, d: dirichlet.Design, train: np.ndarray, test: np.ndarray, extra: np.ndarray, grid: Sequence[float]) -> np.ndarray:
+    """(G, n_test) log loss of every test case for every strength, fitted on the train cases."""
+    counts = dirichlet.case_counts(net, d.subset(np.flatnonzero(train))) + extra
+    P = dirichlet.posteriors(net, d.X[test], dirichlet.log_tables(net, counts, grid))
+    p_true = np.where(d.acceptable[test][None], P, 0.0).sum(axis=-1)
+    return -np.log(np.clip(p_true, 1e-15, 1.0))
+
+
+def pick(losses: np.ndarray, grid: Sequence[float]) -> int:
+    """Index of the strength with the lowest mean held-out loss ((G, cases) losses); a tie goes
+    to the smaller strength, the one that gives the data more say."""
+    mean = losses.mean(axis=1)
+    return int(np.flatnonzero(mean <= mean.min() + 1e-12)[0])
+
+
+def choose_strength(net: Network, d: dirichlet.Design, extra: np.ndarray, k: int = FOLDS, repeats: int = 1,
+                    seed: int = SEED, grid: Sequence[float] = GRID) -> tuple[float, dict[float, float]]:
+    """The strength with the lowest cross-validated mean log loss over in-vocabulary cases of ``d``."""
+    idx = np.flatnonzero(d.in_vocabulary)
+    if len(idx) < 2 * k:
+        return float(grid[len(grid) // 2]), {}
+    sub = d.subset(idx)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for _ in range(repeats):
+        folds = stratified_folds(sub.first, k, rng)
+        for f in range(k):
+            parts.append(_log_loss(net, sub, folds != f, folds == f, extra, grid))
+    losses = np.concatenate(parts, axis=1)
+    mean = losses.mean(axis=1)
+    return float(grid[pick(losses, grid)]), {float(s): float(x) for s, x in zip(grid, mean)}
+
+
+@dataclass(frozen=True)
+class Library:
+    """The development evidence, as arrays over one network."""
+
+    net: Network  # the estimates-only network
+    design: dirichlet.Design
+    series: tuple[SeriesCount, ...]
+    series_counts: np.ndarray
+
+
+def library(kb: KnowledgeBase, root: str | Path | None = None, cases: Sequence[LibraryCase] | None = None,
+            series: Sequence[SeriesCount] | None = None) -> Library:
+    """Development cases and series counts (never the hold-out)."""
+    net = compile_network(kb, fitted=False)
+    cases = load_cases(include_holdout=False, root=root) if cases is None else cases
+    series = load_series(root=root, kb_folder=kb.source) if series is None else series
+    return Library(net, dirichlet.design(net, cases), tuple(series), dirichlet.series_counts(net, series))
+
+
+@dataclass(frozen=True)
+class FitResult:
+    strength: float
+    cv_log_loss: dict[float, float]
+    counts: np.ndarray  # (S, D) cases + series
+    net: Network  # the fitted network
+
+
+def fit_library(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: int = SEED, grid: Sequence[float] = GRID) -> FitResult:
+    """Choose the strength by cross-validation on all development cases, then fit with it."""
+    s, losses = choose_strength(lib.net, lib.design, lib.series_counts, k, repeats, seed, grid)
+    counts = dirichlet.case_counts(lib.net, lib.design) + lib.series_counts
+    return FitResult(s, losses, counts, with_alpha(lib.net, dirichlet.alpha(lib.net, counts, s), "fitted", s))
+
+
+def _atypical(a: Any) -> bool | None:
+    v = getattr(a, "atypical", None)
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, dict):
+        return bool(v.get("atypical", v.get("flag")))
+    return bool(getattr(v, "atypical", getattr(v, "flag", v)))
+
+
+@dataclass
+class _Scorer:
+    """Scores cases of one design under the three models, caching what does not change."""
+
+    lib: Library
+    obs: dict[str, list] = field(default_factory=dict)
+    fixed: dict[tuple[str, str], tuple] = field(default_factory=dict)
+
+    def _obs(self, c: LibraryCase) -> list:
+        if c.id not in self.obs:
+            self.obs[c.id] = observations(c.case, self.lib.net)
+        return self.obs[c.id]
+
+    def _engine(self, net: Network, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
+        P = dirichlet.posteriors(net, d.X, net.log_table)
+        actions, atyp = [], []
+        for c in d.cases:
+            a = assess_observations(net, c.case, self._obs(c))
+            actions.append(a.recommendation.action)
+            atyp.append(_atypical(a))
+        return P, P @ net.malignant, actions, atyp
+
+    def _estimates(self, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
+        key = ("estimates", ",".join(d.ids))
+        if key not in self.fixed:
+            self.fixed[key] = self._engine(self.lib.net, d)
+        return self.fixed[key]
+
+    def _textbook(self, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
+        kb = self.lib.net.kb
+        out = [baseline.rank(c.case.model_dump(exclude_none=True), kb) for c in d.cases]
+        P = np.array([r.probs for r in out]).reshape(len(out), len(kb.ids))
+        return P, np.array([r.p_malignant for r in out]), [r.action for r in out], [None] * len(out)
+
+    def score(self, scores: dict[str, Scores], d: dirichlet.Design, fitted: Network) -> None:
+        names = [self.lib.net.ids[j] for j in d.first]
+        for model, (P, pm, actions, atyp) in (("fitted", self._engine(fitted, d)), ("estimates", self._estimates(d)),
+                                              ("textbook", self._textbook(d))):
+            scores[model].add(d.ids, names, P, d.acceptable, pm, d.malignant, actions, atyp)
+
+
+def _open_set(scorer: _Scorer, d: dirichlet.Design, net: Network) -> dict[str, Any]:
+    """How the fitted engine treats cases whose diagnosis is outside the vocabulary."""
+    if not len(d.ids):
+        return {"cases": 0}
+    P, pm, actions, atyp = scorer._engine(net, d)
+    top = P.max(axis=1)
+    confident = net.kb.policy.confident_probability.value
+    known = [x for x in atyp if x is not None]
+    mal = d.malignant
+    flagged = (pm >= 0.10) | np.isin(np.asarray(actions, dtype=object), ("biopsy", "surgical_referral"))
+    return {
+        "cases": len(d.ids),
+        "mean_top_probability": float(top.mean()),
+        "top_at_or_above_confident": float((top >= confident).mean()),
+        "confident_probability": confident,
+        "malignant_cases": int(mal.sum()),
+        "malignant_flagged": float(flagged[mal].mean()) if mal.any() else None,
+        "atypical_rate": float(np.mean(known)) if known else None,
+    }
+
+
+def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: int = SEED,
+                   grid: Sequence[float] = GRID) -> dict[str, Any]:
+    """Nested cross-validation of the fitted knowledge base against the two comparators."""
+    t0 = time.perf_counter()
+    d_all = lib.design
+    inv = np.flatnonzero(d_all.in_vocabulary)
+    d = d_all.subset(inv)
+    scorer = _Scorer(lib)
+    scores = {m: Scores() for m in MODELS}
+    chosen: list[float] = []
+    rng = np.random.default_rng(seed)
+    for r in range(repeats):
+        folds = stratified_folds(d.first, k, rng)
+        for f in range(k):
+            train, test = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+            dt = d.subset(train)
+            s, _ = choose_strength(lib.net, dt, lib.series_counts, k, 1, seed + 1000 * r + f, grid)
+            chosen.append(s)
+            counts = dirichlet.case_counts(lib.net, dt) + lib.series_counts
+            fitted = with_alpha(lib.net, dirichlet.alpha(lib.net, counts, s), "fitted", s)
+            scorer.score(scores, d.subset(test), fitted)
+    oov = d_all.subset(np.flatnonzero(~d_all.in_vocabulary))
+    open_set = _open_set(scorer, oov, fit_library(lib, k, REPEATS, seed, grid).net) if len(oov.ids) else {"cases": 0}
+    return {
+        "mode": "cross-validation",
+        "folds": k,
+        "repeats": repeats,
+        "seed": seed,
+        "development_cases": len(d_all.ids),
+        "in_vocabulary": len(d.ids),
+        "series_counts": len(lib.series),
+        "strength_grid": list(grid),
+        "strength_chosen_per_fold": chosen,
+        "models": {m: summarise(scores[m]) for m in MODELS},
+        "open_set": open_set,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def score_holdout(lib: Library, root: str | Path | None = None, k: int = FOLDS, seed: int = SEED,
+                  grid: Sequence[float] = GRID) -> dict[str, Any]:
+    """Score the frozen hold-out once, with the fit on all development cases."""
+    t0 = time.perf_counter()
+    full = fit_library(lib, k, REPEATS, seed, grid)
+    held = dirichlet.design(lib.net, load_holdout(root=root))
+    scorer = _Scorer(lib)
+    scores = {m: Scores() for m in MODELS}
+    inv = held.subset(np.flatnonzero(held.in_vocabulary))
+    if len(inv.ids):
+        scorer.score(scores, inv, full.net)
+    return {
+        "mode": "hold-out",
+        "development_cases": len(lib.design.ids),
+        "holdout_cases": len(held.ids),
+        "in_vocabulary": len(inv.ids),
+        "strength": full.strength,
+        "models": {m: summarise(scores[m]) for m in MODELS},
+        "open_set": _open_set(scorer, held.subset(np.flatnonzero(~held.in_vocabulary)), full.net),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }

@@ -1,0 +1,107 @@
+"""Likelihoods as Dirichlet (Beta) posteriors: expert estimate × strength + library counts.
+
+For a diagnosis d and a variable with states s: α_s = strength · estimate_s + count_s, and the
+fitted likelihood is the posterior mean α_s / Σα. Counts come from the development cases (each
+case adds one to the state it observed of every variable it states, for its first acceptable
+id; a key it leaves out adds nothing) and from series counts ("k of n"). Everything is an
+(S, D) array over all rows of the network at once, so a whole fit is a few matrix products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hepcal.evidence import LibraryCase, SeriesCount
+from hepcal.reasoning.evidence import observations
+from hepcal.reasoning.network import Network, group_sums
+
+
+@dataclass(frozen=True)
+class Design:
+    """The library cases as arrays over the network's rows and diagnoses."""
+
+    ids: tuple[str, ...]  # case ids
+    X: np.ndarray  # (N, S) 1 where the case observed that state
+    first: np.ndarray  # (N,) column of the first acceptable id, -1 when out of vocabulary
+    acceptable: np.ndarray  # (N, D) bool: acceptable ids
+    malignant: np.ndarray  # (N,) bool: proven malignant
+    cases: tuple[LibraryCase, ...]
+
+    def subset(self, idx: np.ndarray) -> "Design":
+        return Design(tuple(self.ids[i] for i in idx), self.X[idx], self.first[idx], self.acceptable[idx],
+                      self.malignant[idx], tuple(self.cases[i] for i in idx))
+
+    @property
+    def in_vocabulary(self) -> np.ndarray:
+        return self.first >= 0
+
+
+def design(net: Network, cases: Sequence[LibraryCase]) -> Design:
+    col = {d: j for j, d in enumerate(net.ids)}
+    X = np.zeros((len(cases), net.table.shape[0]))
+    first = np.full(len(cases), -1)
+    acceptable = np.zeros((len(cases), len(net.ids)), dtype=bool)
+    for i, c in enumerate(cases):
+        rows = [o.row for o in observations(c.case, net)]
+        X[i, rows] = 1.0
+        known = [col[d] for d in c.ids if d in col]
+        if known:
+            first[i] = known[0] if c.ids[0] in col else -1
+            acceptable[i, known] = True
+    malignant = np.array([c.record.diagnosis.malignant for c in cases], dtype=bool)
+    return Design(tuple(c.id for c in cases), X, first, acceptable, malignant, tuple(cases))
+
+
+def case_counts(net: Network, d: Design) -> np.ndarray:
+    """(S, D) how many in-vocabulary cases of each diagnosis observed each state."""
+    keep = d.first >= 0
+    Y = np.zeros((int(keep.sum()), len(net.ids)))
+    Y[np.arange(Y.shape[0]), d.first[keep]] = 1.0
+    return d.X[keep].T @ Y
+
+
+def series_counts(net: Network, series: Sequence[SeriesCount]) -> np.ndarray:
+    """(S, D) counts from "k of n": k to the named state, n − k to its siblings.
+
+    For a binary variable the siblings are the one other state. For a variable with more
+    states, "not this state" is spread over the others in proportion to the expert estimate
+    (the expected counts of an incomplete observation).
+    """
+    col = {d: j for j, d in enumerate(net.ids)}
+    counts = np.zeros_like(net.table)
+    for s in series:
+        j = col.get(s.diagnosis)
+        if j is None:
+            continue
+        r = net.row(s.finding, s.state)
+        v = net.var_index[s.finding]
+        lo, hi = net.offsets[v], net.offsets[v + 1]
+        counts[r, j] += s.k
+        others = [x for x in range(lo, hi) if x != r]
+        weights = net.estimate_table[others, j]
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(others), 1 / len(others))
+        counts[others, j] += (s.n - s.k) * weights
+    return counts
+
+
+def alpha(net: Network, counts: np.ndarray, strength: float) -> np.ndarray:
+    return strength * net.estimate_table + counts
+
+
+def log_tables(net: Network, counts: np.ndarray, strengths: Sequence[float]) -> np.ndarray:
+    """(G, S, D) ln of the fitted likelihoods for every strength of a grid at once."""
+    s = np.asarray(strengths, dtype=float)[:, None, None]
+    a = s * net.estimate_table[None] + counts[None]
+    totals = np.stack([group_sums(x, net.offsets) for x in a])
+    return np.log(a / totals)
+
+
+def posteriors(net: Network, X: np.ndarray, log_table: np.ndarray) -> np.ndarray:
+    """(N, D) exact posteriors of every case (rows of X) under one log table, or (G, N, D)."""
+    logp = X @ np.maximum(log_table, -700.0) + net.log_prior  # a zero likelihood: finite, so 0 · ln 0 stays 0
+    logp -= logp.max(axis=-1, keepdims=True)
+    p = np.exp(logp)
+    return p / p.sum(axis=-1, keepdims=True)

@@ -1,0 +1,119 @@
+"""The fit: Dirichlet posterior means, counts from cases and series, the fitted file and its staleness."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hepcal.fit import cv, dirichlet, output, store
+from hepcal.knowledge import load
+from hepcal.reasoning.network import compile_network
+from tests.fit.conftest import CASES, rec, write_library
+
+
+def test_fitted_value_is_the_dirichlet_posterior_mean(lib_root):
+    kb = load()
+    lib = cv.library(kb, lib_root)
+    net, s = lib.net, 7.0
+    counts = dirichlet.case_counts(net, lib.design) + lib.series_counts
+    fitted = cv.with_alpha(net, dirichlet.alpha(net, counts, s))
+    j = net.ids.index("hydatid_cyst")
+    # finding.calcification.rim for hydatid: cases 2 true, 1 false (hyd-3 gave punctate); series 12 of 40
+    r_true, r_false = net.row("finding.calcification.rim", "true"), net.row("finding.calcification.rim", "false")
+    assert counts[r_true, j] == 2 + 12 and counts[r_false, j] == 1 + 28
+    p0 = net.estimate_table[r_true, j]
+    assert fitted.table[r_true, j] == pytest.approx((s * p0 + 14) / (s + 43))
+    # granuloma counts only its first acceptable id; the out-of-vocabulary case counts nowhere
+    g, a = net.ids.index("granuloma"), net.ids.index("healed_abscess")
+    r_pn = net.row("finding.calcification.punctate", "true")
+    assert counts[r_pn, g] == 1 and counts[:, a].sum() == 0
+    assert counts.sum() == pytest.approx(dirichlet.case_counts(net, lib.design).sum() + 40 + 10)
+    # a key a case leaves out contributes nothing: only hyd-2 states the count
+    lo, hi = net.offsets[net.var_index["finding.count"]], net.offsets[net.var_index["finding.count"] + 1]
+    assert dirichlet.case_counts(net, lib.design)[lo:hi, j].sum() == 1
+    # every variable's fitted states still sum to one
+    sums = np.add.reduceat(fitted.table, net.offsets[:-1], axis=0)
+    assert np.allclose(sums, 1.0)
+
+
+def test_series_of_an_enum_state_spreads_the_rest_by_the_estimate(lib_root):
+    lib = cv.library(load(), lib_root)
+    net = lib.net
+    j = net.ids.index("hydatid_cyst")
+    v = net.var_index["finding.lesion"]
+    lo, hi = net.offsets[v], net.offsets[v + 1]
+    sc = lib.series_counts[lo:hi, j]
+    cystic = net.row("finding.lesion", "cystic") - lo
+    assert sc[cystic] == 8 and sc.sum() == pytest.approx(10)
+    others = [i for i in range(hi - lo) if i != cystic]
+    est = net.estimate_table[lo:hi, j][others]
+    assert np.allclose(sc[others], 2 * est / est.sum())
+
+
+def test_fit_never_reads_the_holdout(tmp_path):
+    plain = write_library(tmp_path / "a")
+    poisoned = write_library(tmp_path / "b", holdout="{this is not a case\n")
+    kb = load()
+    f1 = cv.fit_library(cv.library(kb, plain))
+    f2 = cv.fit_library(cv.library(kb, poisoned))  # would raise if the hold-out were read
+    assert f1.strength == f2.strength and np.array_equal(f1.counts, f2.counts)
+    held = write_library(tmp_path / "c", holdout=json.dumps(rec("late-1", ["granuloma"], {"calcification": ["rim"]})) + "\n")
+    f3 = cv.fit_library(cv.library(kb, held))
+    assert np.array_equal(f1.counts, f3.counts)
+    # and the hashed inputs of a fit do not include the hold-out
+    net = compile_network(kb, fitted=False)
+    assert output.input_hashes(net, plain)["library"] == output.input_hashes(net, held)["library"]
+
+
+def test_fit_writes_a_deterministic_file_the_network_uses(kb_copy, lib_root):
+    from hepcal.knowledge import load as load_kb
+
+    kb = load_kb(kb_copy)
+    assert compile_network(kb).fit == "estimates"  # no fitted.json yet
+    path, data = output.fit_and_write(kb, lib_root)
+    first = path.read_bytes()
+    output.fit_and_write(kb, lib_root)
+    assert path.read_bytes() == first
+    entry = next(e for e in data["entries"] if (e["diagnosis"], e["variable"]) == ("hydatid_cyst", "finding.calcification.rim"))
+    assert entry["cases"] == ["hyd-1", "hyd-2", "hyd-3"] and entry["series"] == ["hyd-rim-series"]
+    assert entry["counts"] == [14.0, 29.0] and entry["n"] == 43.0
+    s = data["strength"]
+    assert entry["fitted"][0] == pytest.approx((s * entry["estimate"][0] + 14) / (s + 43), abs=1e-6)
+    net = compile_network(load_kb(kb_copy))
+    assert net.fit == "fitted" and net.strength == s
+    r = net.row("finding.calcification.rim", "true")
+    assert net.table[r, net.ids.index("hydatid_cyst")] == pytest.approx(entry["fitted"][0], abs=1e-6)
+    assert compile_network(load_kb(kb_copy), fitted=False).table[r, net.ids.index("hydatid_cyst")] == entry["estimate"][0]
+    assert output.staleness(load_kb(kb_copy), lib_root) == []
+
+
+def test_a_changed_estimate_or_library_makes_the_fit_stale(kb_copy, lib_root):
+    from hepcal.knowledge import load as load_kb
+
+    output.fit_and_write(load_kb(kb_copy), lib_root)
+    more = write_library(lib_root.parent / "more", cases=[*CASES, rec("hyd-4", ["hydatid_cyst"], {"calcification": ["rim"]})])
+    assert any("case library" in p for p in output.staleness(load_kb(kb_copy), more))
+    path = kb_copy / "diagnoses" / "hydatid_cyst.yaml"
+    path.write_text(path.read_text().replace("finding.daughter_cysts: {p: 0.45", "finding.daughter_cysts: {p: 0.44"))
+    kb = load_kb(kb_copy)
+    problems = output.staleness(kb, lib_root)
+    assert len(problems) == 1 and "expert estimates" in problems[0] and "hepcal kb fit" in problems[0]
+    assert compile_network(kb).fit == "stale"  # a stale fit is never applied
+    assert np.array_equal(compile_network(kb).table, compile_network(kb, fitted=False).table)
+
+
+def test_shipped_fit_is_current():
+    """CI fails here when the estimates or the library changed without `hepcal kb fit`."""
+    problems = output.staleness(load())
+    assert problems == [], "\n".join(problems)
+    assert compile_network(load()).fit == "fitted"
+
+
+def test_strength_choice_prefers_what_predicts(lib_root):
+    lib = cv.library(load(), lib_root)
+    s, losses = cv.choose_strength(lib.net, lib.design, lib.series_counts, k=2, repeats=2)
+    assert s in cv.GRID and set(losses) == set(cv.GRID)
+    assert losses[s] == min(losses.values())
+    assert cv.pick(np.array([[1.0, 2.0], [0.5, 0.5], [0.5, 0.5]]), [1, 2, 3]) == 1  # tie: the smaller strength
