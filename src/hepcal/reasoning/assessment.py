@@ -109,7 +109,7 @@ class Assessment:
 def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -> Assessment:
     post = posterior(net, [o.row for o in obs])
     mal = malignancy_probability(net, post)
-    basis = explanation.Basis(obs, explanation.weights(net, obs))
+    basis = explanation.Basis(obs, explanation.weights(net, obs), fold=net.kb.policy.for_against)
     kb = net.kb
     order = np.argsort(-post, kind="stable")
     entries = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from hepcal.findings.contract import contract
 from hepcal.knowledge.schema import PlanStep
 from hepcal.reasoning import conditions
 
@@ -60,6 +61,17 @@ def order(steps: Sequence[Step], rank: dict[str, int], needles: Iterable[str]) -
     return merged
 
 
+def entered(keys: Iterable[str], facts: conditions.Facts) -> str:
+    """Entered case keys in words, e.g. "Known primary cancer: thyroid; Number: multiple"."""
+    fields = contract().fields
+    out = []
+    for k in keys:
+        v = facts.case.get(k)
+        words = ", ".join(map(str, v)) if isinstance(v, list) else {True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else f"{v:g}" if isinstance(v, float) else str(v)
+        out.append(f"{fields[k].label}: {str(words).replace('_', ' ')}")
+    return "; ".join(out)
+
+
 def must_not_miss(policy, facts: conditions.Facts) -> tuple[list[Step], set[str], list[str]]:  # noqa: ANN001
     """Steps forced by the rules whose condition holds, the actions they forbid, and their ids."""
     steps: list[Step] = []
@@ -71,5 +83,8 @@ def must_not_miss(policy, facts: conditions.Facts) -> tuple[list[Step], set[str]
         fired.append(rule.id)
         forbidden |= set(rule.forbid)
         cites = conditions.cited_keys(rule.when, facts)
-        steps += [from_data(s, rule.reason, f"must_not_miss:{rule.id}", cites=cites) for s in rule.steps]
+        reason = rule.reason
+        if cites:
+            reason = policy.texts["rule_findings"].format(findings=entered(sorted(cites), facts)) + " " + reason
+        steps += [from_data(s, reason, f"must_not_miss:{rule.id}", cites=cites) for s in rule.steps]
     return steps, forbidden, fired

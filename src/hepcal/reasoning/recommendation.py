@@ -99,6 +99,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     top = int(np.argmax(post))
     lead = kb.diagnoses[top]
     reasons: list[tuple[str, frozenset[str]]] = []
+    own: list[tuple[str, frozenset[str]]] = []  # the leader's own reasons, shown if its management stays
     none: frozenset[str] = frozenset()
 
     def add(text: str, cites: frozenset[str] = none) -> None:
@@ -111,9 +112,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
         add(t["confident"].format(name=lead.name, probability=post[top]))
         if named:
             add(t["findings_for"].format(name=lead.name, findings="; ".join(named)), named_keys)
-        for r in lead.management.reasons:
-            if conditions.holds(r.when, facts) and not (r.unless and conditions.holds(r.unless, facts)):
-                add(r.text, frozenset(conditions.cited_keys(r.when, facts)))
+        own = [(r.text, frozenset(conditions.cited_keys(r.when, facts))) for r in lead.management.reasons if _applies(r, facts)]
         why = t["step_reason_confident"].format(name=lead.name, probability=post[top])
         steps = [from_data(s, why, "confident_diagnosis") for s in _default_steps(kb, lead, t)]
     else:
@@ -189,6 +188,9 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             steps.append(from_data(char, t["step_reason_characterise"], "characterise", before_needle=True))
 
     plan = order(steps, pol.plan.rank, needles)
+    if lead.management.action in {s.action for s in plan}:
+        at = 2 if len(reasons) > 1 else len(reasons)
+        reasons[at:at] = [r for r in own if r not in reasons]
     first = plan[0]
     if first.origin.startswith("must_not_miss:"):
         rule = first.origin.split("+")[0]
