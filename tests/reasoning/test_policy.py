@@ -92,3 +92,50 @@ def test_a_forbidden_needle_turns_the_work_up_into_the_safe_route():
     assert a.differential[0].id == "hydatid_cyst"
     assert a.recommendation.action != "biopsy"
     assert any("hydatid" in c.lower() for c in a.recommendation.cautions)
+
+
+# --- the plan part of the policy is validated like the rest of the base ----------------------
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from hepcal.knowledge import read  # noqa: E402
+from hepcal.knowledge.check import check  # noqa: E402
+from hepcal.knowledge.loader import default_path  # noqa: E402
+
+
+def _broken(tmp_path: Path, edit) -> list[str]:
+    dest = tmp_path / "kb"
+    shutil.copytree(default_path(), dest, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = dest / "policy.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return check(read(dest))
+
+
+def _rule(data: dict, rule_id: str) -> dict:
+    return next(r for r in data["must_not_miss"] if r["id"] == rule_id)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: _rule(d, "growing_lesion")["when"].update({"finding.colour": "blue"}), "not a key of the case format"),
+    (lambda d: _rule(d, "growing_lesion")["when"].update({"finding.change": "exploding"}), "unknown value(s) exploding"),
+    (lambda d: _rule(d, "suspected_aneurysm")["when"]["any"][0]["probability"].update({"made_up_disease": {"min": 0.1}}), "not a diagnosis of the base"),
+    (lambda d: d.__setitem__("awaited_diagnoses", []), "hepatic_artery_aneurysm"),
+    (lambda d: _rule(d, "growing_lesion")["steps"][0].update({"action": "pray"}), "action 'pray'"),
+    (lambda d: _rule(d, "growing_lesion").update({"forbid": ["further_imaging"]}), "forbids"),
+    (lambda d: _rule(d, "growing_lesion").update({"src": [], "estimate": False}), "no source"),
+    (lambda d: d["plan"]["rank"].pop("biopsy"), "no rank for action 'biopsy'"),
+    (lambda d: d["for_against"]["folded_labels"].update({"finding.count": "x"}), "not a list key"),
+])
+def test_check_catches_a_broken_plan_policy(tmp_path, edit, message):
+    problems = _broken(tmp_path, edit)
+    assert any(message in p for p in problems), problems
+
+
+def test_shipped_plan_policy_is_valid():
+    assert check(read()) == []
