@@ -38,7 +38,8 @@ def test_small_dense_calcified_granuloma_without_soft_tissue_gets_no_biopsy():
 
 
 def test_benign_leader_with_malignancy_not_excluded_is_biopsied_not_dismissed():
-    """A confident haemangioma whose remaining probability is malignant: no longer 'no follow-up'."""
+    """A confident haemangioma whose remaining probability is malignant: no longer 'no follow-up',
+    but a biopsy, after the MRI that a possible haemangioma asks for before any needle."""
     case = {
         "patient": {"age_years": 59, "sex": "female"},
         "history": {"right_upper_quadrant_pain": True},
@@ -49,8 +50,10 @@ def test_benign_leader_with_malignancy_not_excluded_is_biopsied_not_dismissed():
     pol = network().kb.policy
     assert a.differential[0].id == "hemangioma" and not a.doubtful
     assert a.malignancy_probability >= pol.malignancy_not_excluded.value
-    assert a.recommendation.action == "biopsy"
-    assert a.recommendation.rule == "malignancy_not_excluded"
+    actions = [s.action for s in a.recommendation.plan]
+    assert actions == ["further_imaging", "biopsy"] and "no_follow_up" not in actions
+    assert "MRI" in a.recommendation.plan[0].text and a.recommendation.action == "further_imaging"
+    assert a.recommendation.rule == "puncture_avoided"
     assert any("biopsy is offered instead" in r for r in a.recommendation.reasons)
     assert any("bleed" in c for c in a.recommendation.cautions)  # the haemangioma caution comes with it
 

@@ -70,6 +70,7 @@ class PlanStep(BaseModel):
     then: str | None = None
     src: tuple[str, ...] = ()
     estimate: bool = False
+    only_if_missing: bool = False  # a rule's step that is left out when the plan already takes its action
 
 
 class Management(BaseModel):

@@ -26,13 +26,14 @@ class Step:
     origin: str = ""  # which policy step or rule contributed it (rule ids, "exclude:<id>", ...)
     before_needle: bool = False
     cites: frozenset[str] = field(default_factory=frozenset)  # case keys the reason relies on
+    only_if_missing: bool = False
 
     def to_dict(self, number: int) -> dict:
         return {"step": number, "action": self.action, "text": self.text, "reason": self.reason, "then": self.then}
 
 
 def from_data(step: PlanStep, reason: str, origin: str, *, before_needle: bool = False, cites: Iterable[str] = ()) -> Step:
-    return Step(step.action, step.text, reason, step.then, origin, before_needle, frozenset(cites))
+    return Step(step.action, step.text, reason, step.then, origin, before_needle, frozenset(cites), step.only_if_missing)
 
 
 def order(steps: Sequence[Step], rank: dict[str, int], needles: Iterable[str]) -> list[Step]:

@@ -161,7 +161,9 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     forced, forbidden, fired = must_not_miss(pol, facts)
     for s in forced:
         add(s.reason, s.cites)
-    steps = [s for s in steps if s.action not in forbidden] + [s for s in forced if s.action not in forbidden]
+    steps = [s for s in steps if s.action not in forbidden]
+    planned = {s.action for s in steps}
+    steps += [s for s in forced if s.action not in forbidden and not (s.only_if_missing and s.action in planned)]
 
     needles = set(pol.plan.needle_actions)
     if any(s.action in needles for s in steps):
@@ -171,7 +173,11 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             # Diagnoses that must not be punctured hold the case: the decision's own needle goes
             # (a needle a must-not-miss rule asks for, after its imaging, stays).
             steps = [s for s in steps if s.action not in needles or s.origin.startswith("must_not_miss:")]
-        for i in sorted(avoid, key=lambda j: -post[j]):
+        # Diagnoses punctured only with caution that name a step to take first (MRI before a
+        # needle into a possible haemangioma or adenoma) get it too.
+        careful = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "caution" and d.management.exclude
+                   and post[i] >= pol.caution_probability.value]
+        for i in sorted(avoid + careful, key=lambda j: -post[j]):
             d = kb.diagnoses[i]
             text = t["exclude_before_needle"].format(name=d.name, probability=post[i])
             add(text)
