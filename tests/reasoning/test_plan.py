@@ -201,7 +201,7 @@ def test_plan_is_well_formed_on_random_cases():
         plan = a.recommendation.plan
         assert plan and a.recommendation.action == plan[0].action
         assert all(s.action in contract_actions and s.text and s.reason for s in plan)
-        assert plan[-1].then is None
+        assert plan[-1].then is None and all(s.then for s in plan[:-1])
         d = a.recommendation.to_dict()["plan"]
         assert [s["step"] for s in d] == list(range(1, len(d) + 1))
         actions = [s.action for s in plan]
@@ -226,3 +226,16 @@ def test_implied_negatives_are_folded_into_one_line_per_key():
             folded = [c for c in (*e.pro, *e.con) if c.finding in pol.folded_labels.values()]
             assert len({c.finding for c in folded}) == len(folded)
             assert all(abs(c.weight) >= pol.implied_min_weight for c in folded)
+
+
+def test_the_reported_thyroid_case_gets_reasons_from_its_own_findings():
+    """Issue case: multiple calcified nodules and a known thyroid cancer, nothing else entered.
+    No reason about ducts, soft tissue or enhancement; no search for the primary; never dismissed."""
+    a = assess({"history": {"known_primary": "thyroid"}, "finding": {"calcification": ["punctate"], "count": "multiple"}})
+    rec = a.recommendation
+    text = " ".join(rec.reasons + [s.reason for s in rec.plan]).lower()
+    for absent in ("duct", "calibre", "soft tissue", "enhancement"):
+        assert absent not in text, absent
+    assert not any("search for the primary" in n.lower() for n in rec.next_tests)
+    assert "thyroid" in text  # the reason names what was entered
+    assert "no_follow_up" not in [s.action for s in rec.plan]

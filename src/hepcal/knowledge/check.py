@@ -155,6 +155,10 @@ def _plan_problems(kb, c, refs: dict) -> list[str]:  # noqa: ANN001
             problems.append(f"policy.yaml: texts: step.{a} and actions.{a} are needed for every action")
     for a in (*pol.plan.rank, *pol.plan.needle_actions):
         action("policy.yaml: plan", a)
+    for name in ("then_default", "rule_findings", "findings_for", "exclude_before_needle", "step_reason_confident",
+                 "step_reason_same_management", "step_reason_doubtful", "step_reason_characterise"):
+        if name not in pol.texts:
+            problems.append(f"policy.yaml: texts: {name} is missing")
     for name in ("doubtful_biopsy", "malignancy_work_up", "characterise"):
         if name not in pol.plan.steps:
             problems.append(f"policy.yaml: plan.steps: {name} is missing")

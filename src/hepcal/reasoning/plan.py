@@ -36,9 +36,10 @@ def from_data(step: PlanStep, reason: str, origin: str, *, before_needle: bool =
     return Step(step.action, step.text, reason, step.then, origin, before_needle, frozenset(cites), step.only_if_missing)
 
 
-def order(steps: Sequence[Step], rank: dict[str, int], needles: Iterable[str]) -> list[Step]:
+def order(steps: Sequence[Step], rank: dict[str, int], needles: Iterable[str], then_default: str) -> list[Step]:
     """Sort by action rank (stable), exclusion steps before any needle; merge neighbours with
-    one action; the last step leads nowhere (``then`` is None)."""
+    one action; the last step leads nowhere (``then`` is None) and every other step leads on
+    (its own ``then``, else ``then_default``)."""
     needle_rank = min((rank.get(a, 99) for a in needles), default=99)
 
     def key(s: Step) -> float:
@@ -56,10 +57,11 @@ def order(steps: Sequence[Step], rank: dict[str, int], needles: Iterable[str]) -
                               last.before_needle or s.before_needle, last.cites | s.cites)
         else:
             merged.append(s)
-    if merged:
-        last = merged[-1]
-        merged[-1] = Step(last.action, last.text, last.reason, None, last.origin, last.before_needle, last.cites)
-    return merged
+    out = []
+    for i, s in enumerate(merged):
+        then = None if i == len(merged) - 1 else (s.then or then_default)
+        out.append(Step(s.action, s.text, s.reason, then, s.origin, s.before_needle, s.cites, s.only_if_missing))
+    return out
 
 
 def entered(keys: Iterable[str], facts: conditions.Facts) -> str:

@@ -193,7 +193,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             add(t["step_reason_characterise"])
             steps.append(from_data(char, t["step_reason_characterise"], "characterise", before_needle=True))
 
-    plan = order(steps, pol.plan.rank, needles)
+    plan = order(steps, pol.plan.rank, needles, t["then_default"])
     if lead.management.action in {s.action for s in plan}:
         at = 2 if len(reasons) > 1 else len(reasons)
         reasons[at:at] = [r for r in own if r not in reasons]
