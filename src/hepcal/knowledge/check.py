@@ -193,6 +193,8 @@ def _plan_problems(kb, c, refs: dict) -> list[str]:  # noqa: ANN001
             step(f"{where}: management.steps {i + 1}", s)
         if d.management.exclude is not None:
             step(f"{where}: management.exclude", d.management.exclude)
+            if d.management.exclude.action in pol.plan.needle_actions:
+                problems.append(f"{where}: management.exclude is the step before a needle; it cannot be a needle itself")
         for item in (*d.management.reasons, *d.cautions, *d.next_tests):
             for cond in (item.when, item.unless):
                 problems += conditions.problems(cond, f"{where}: {item.text[:40]}…", ids)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hepcal.findings.contract import contract
+from hepcal.knowledge.schema import PlanStep
 from hepcal.reasoning import conditions
 from hepcal.reasoning.evidence import Observation
 from hepcal.reasoning.network import Network
@@ -76,12 +77,10 @@ def _findings_for(net: Network, obs: Sequence[Observation], d: int) -> tuple[lis
     return [describe(obs[i]) for i in picked], keys
 
 
-def _default_steps(kb, d, t) -> list:  # noqa: ANN001
+def _default_steps(d, t: Mapping[str, str]) -> list[PlanStep]:  # noqa: ANN001 - d: a Diagnosis
     """A diagnosis's own plan: its ``management.steps``, else one step of its action."""
     if d.management.steps:
         return list(d.management.steps)
-    from hepcal.knowledge.schema import PlanStep
-
     return [PlanStep(action=d.management.action, text=t[f"step.{d.management.action}"].format(name=d.name))]
 
 
@@ -114,7 +113,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             add(t["findings_for"].format(name=lead.name, findings="; ".join(named)), named_keys)
         own = [(r.text, frozenset(conditions.cited_keys(r.when, facts))) for r in lead.management.reasons if _applies(r, facts)]
         why = t["step_reason_confident"].format(name=lead.name, probability=post[top])
-        steps = [from_data(s, why, "confident_diagnosis") for s in _default_steps(kb, lead, t)]
+        steps = [from_data(s, why, "confident_diagnosis") for s in _default_steps(lead, t)]
     else:
         add(t["doubtful"].format(name=lead.name, probability=post[top]))
         if named:
@@ -126,8 +125,6 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             rule = "doubtful_same_management"
             names = ", ".join(kb.diagnoses[i].name for i in likely)
             add(t["same_management"].format(names=names, action_words=t[f"actions.{action}"]))
-            from hepcal.knowledge.schema import PlanStep
-
             why = t["step_reason_same_management"].format(names=names, action_words=t[f"actions.{action}"])
             steps = [from_data(PlanStep(action=action, text=t[f"step.{action}"].format(name=names)), why, rule)]
         else:
@@ -183,9 +180,8 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             add(text)
             ex = d.management.exclude
             if ex is None:
-                from hepcal.knowledge.schema import PlanStep
-
-                ex = PlanStep(action=d.puncture.safe_route or "specialist_referral", text=t[f"step.{d.puncture.safe_route or 'specialist_referral'}"].format(name=d.name))
+                route = d.puncture.safe_route or "specialist_referral"
+                ex = PlanStep(action=route, text=t[f"step.{route}"].format(name=d.name))
             steps.append(from_data(ex, text, f"exclude:{d.id}", before_needle=True))
         char = pol.plan.steps["characterise"]
         if (any(s.action in needles for s in steps) and conditions.holds(pol.plan.characterise_when, facts)
@@ -193,6 +189,9 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             add(t["step_reason_characterise"])
             steps.append(from_data(char, t["step_reason_characterise"], "characterise", before_needle=True))
 
+    if not steps:  # rules that forbid every step offered: the case goes to a specialist
+        steps = [from_data(PlanStep(action="specialist_referral", text=t["step.specialist_referral"].format(name=lead.name)),
+                           t["doubtful"].format(name=lead.name, probability=post[top]), "fallback")]
     plan = order(steps, pol.plan.rank, needles, t["then_default"])
     if lead.management.action in {s.action for s in plan}:
         at = 2 if len(reasons) > 1 else len(reasons)
