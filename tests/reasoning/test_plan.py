@@ -113,6 +113,9 @@ def test_calcified_hilar_mass_with_duct_dilatation_gets_cholangiocarcinoma_exclu
     assert "mass_with_duct_dilatation" in rec.must_not_miss
     imaging = [s for s in rec.plan if s.action == "further_imaging"]
     assert imaging and "cholangiocarcinoma" in imaging[0].text
+    # stones (not to be punctured) hold the case, yet the tissue diagnosis the rule asks for stays,
+    # after the imaging that shows a mass
+    assert [s.action for s in rec.plan] == ["further_imaging", "biopsy"]
 
 
 def test_duct_stones_and_adenoma_carry_malignant_potential():

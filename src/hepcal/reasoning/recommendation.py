@@ -155,6 +155,15 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             rule = "malignancy_not_excluded"
             steps = [from_data(pol.plan.steps["malignancy_work_up"], text, rule)]
 
+    needles = set(pol.plan.needle_actions)
+    needle_asked = any(s.action in needles for s in steps)
+    avoid = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "avoid"
+             and post[i] >= pol.caution_probability.value]
+    if avoid and post[avoid].sum() >= pol.avoid_puncture_probability.value:
+        # Diagnoses that must not be punctured hold the case: the decision's own needle goes
+        # (a needle a must-not-miss rule asks for below, after its imaging, stays).
+        steps = [s for s in steps if s.action not in needles]
+
     forced, forbidden, fired = must_not_miss(pol, facts)
     for s in forced:
         add(s.reason, s.cites)
@@ -162,14 +171,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     planned = {s.action for s in steps}
     steps += [s for s in forced if s.action not in forbidden and not (s.only_if_missing and s.action in planned)]
 
-    needles = set(pol.plan.needle_actions)
-    if any(s.action in needles for s in steps):
-        avoid = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "avoid"
-                 and post[i] >= pol.caution_probability.value]
-        if avoid and post[avoid].sum() >= pol.avoid_puncture_probability.value:
-            # Diagnoses that must not be punctured hold the case: the decision's own needle goes
-            # (a needle a must-not-miss rule asks for, after its imaging, stays).
-            steps = [s for s in steps if s.action not in needles or s.origin.startswith("must_not_miss:")]
+    if needle_asked or any(s.action in needles for s in steps):
         # Diagnoses punctured only with caution that name a step to take first (MRI before a
         # needle into a possible haemangioma or adenoma) get it too.
         careful = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "caution" and d.management.exclude
