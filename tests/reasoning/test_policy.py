@@ -142,3 +142,34 @@ def test_check_catches_a_broken_plan_policy(tmp_path, edit, message):
 
 def test_shipped_plan_policy_is_valid():
     assert check(read()) == []
+
+
+def test_check_catches_a_broken_applicability_file(tmp_path):
+    dest = tmp_path / "kb"
+    shutil.copytree(default_path(), dest, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = dest / "applicability.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["modalities"]["finding.max_hu"] = ["pet"]
+    data["modalities"]["finding.nonsense"] = ["ct"]
+    path.write_text(yaml.safe_dump(data))
+    problems = check(read(dest))
+    assert any("unknown modality pet" in p for p in problems), problems
+    assert any("finding.nonsense is not a key" in p for p in problems), problems
+
+
+def test_conditions_language():
+    from hepcal.reasoning.conditions import Facts, cited_keys, holds
+
+    f = Facts({"history.known_primary": "thyroid", "finding.calcification": ["rim", "septal"], "finding.size_mm": 12.0,
+               "finding.duct_dilatation": False}, {"hydatid_cyst": 0.3}, 0.2)
+    assert holds({"history.known_primary": {"not": ["none"]}}, f)
+    assert not holds({"history.known_primary": "none"}, f)
+    assert holds({"finding.calcification": "rim"}, f) and holds({"finding.calcification": ["punctate", "septal"]}, f)
+    assert not holds({"finding.calcification": "punctate"}, f)
+    assert holds({"finding.size_mm": {"min": 10, "max": 30}}, f) and not holds({"finding.size_mm": {"min": 30}}, f)
+    assert holds({"finding.duct_dilatation": False}, f) and not holds({"finding.duct_dilatation": True}, f)
+    assert holds({"finding.enhancement": {"entered": False}}, f) and not holds({"finding.enhancement": "none"}, f)
+    assert holds({"probability": {"hydatid_cyst": {"min": 0.25}}}, f) and not holds({"probability": {"absent_id": {"min": 0.01}}}, f)
+    assert holds({"malignancy": {"min": 0.1}}, f)
+    cond = {"any": [{"finding.change": "growing"}, {"finding.calcification": "rim"}], "finding.enhancement": {"entered": False}}
+    assert holds(cond, f) and cited_keys(cond, f) == {"finding.calcification"}
