@@ -1,4 +1,5 @@
-"""The source documents' reasoning, checked against ../shared/spec/examples/expected.yaml."""
+"""The source documents' reasoning, checked against ../shared/spec/examples/expected-v2.yaml
+(which states the plan each example must show; expected.yaml only for the bundled copies)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,23 @@ import pytest
 import yaml
 
 from hepcal.findings.io import load_case
+from hepcal.knowledge import load
 from hepcal.reasoning import assess
 from tests.conftest import shared_path
 
+V1 = ["seed-rim-calcified-mass.yaml", "seed-us-echogenic-focus.yaml", "seed-us-duct-stones.yaml"]
 
-def _expected():
-    path = shared_path("spec", "examples", "expected.yaml")
+
+def _expected(name: str = "expected-v2.yaml"):
+    path = shared_path("spec", "examples", name)
     return path.parent, yaml.safe_load(path.read_text())
 
 
-@pytest.mark.parametrize("name", ["seed-rim-calcified-mass.yaml", "seed-us-echogenic-focus.yaml", "seed-us-duct-stones.yaml"])
-def test_example_meets_expected(name):
-    folder, expected = _expected()
-    exp = expected[name]
+def _check(folder, exp: dict, name: str) -> None:
     a = assess(load_case(folder / name))
     ranked = [e.id for e in a.differential]
+    rec = a.recommendation
+    actions = [s.action for s in rec.plan]
     if "top1" in exp:
         assert ranked[0] == exp["top1"], ranked[:3]
     if "top3" in exp:
@@ -28,13 +31,49 @@ def test_example_meets_expected(name):
     if "doubtful" in exp:
         assert a.doubtful is exp["doubtful"]
     if "action" in exp:
-        assert a.recommendation.action == exp["action"], a.recommendation.reasons
+        assert rec.action == exp["action"], rec.reasons
     if "caution_mentions" in exp:
-        assert any(exp["caution_mentions"] in c.lower() for c in a.recommendation.cautions), a.recommendation.cautions
+        assert any(exp["caution_mentions"] in c.lower() for c in rec.cautions), rec.cautions
+    if "plan_order" in exp:
+        it = iter(actions)
+        assert all(any(a == want for a in it) for want in exp["plan_order"]), actions
+    for banned in exp.get("never", []):
+        assert banned not in actions, actions
+    assert rec.action == actions[0]
+
+
+@pytest.mark.parametrize("name", V1)
+def test_example_meets_expected_v2(name):
+    folder, expected = _expected()
+    _check(folder, expected[name], name)
+
+
+def test_duct_wall_example_meets_expected_v2():
+    folder, expected = _expected()
+    name = "seed-us-duct-wall-calcification.yaml"
+    exp = expected[name]
+    if exp["top1"] not in load().ids:
+        pytest.skip(f"the knowledge base has no {exp['top1']} yet (a v2 diagnosis); the example is checked once it has")
+    try:
+        case = load_case(folder / name)
+    except Exception as exc:  # noqa: BLE001 - a v1 contract refuses v2 keys
+        pytest.skip(f"the case format cannot read the v2 example yet ({exc})")
+    del case
+    _check(folder, exp, name)
+
+
+def test_rim_case_plan_reads_serology_then_biopsy():
+    """The plan of the seed rim case: echinococcus serology first; if negative, on to a biopsy."""
+    folder, _ = _expected()
+    rec = assess(load_case(folder / "seed-rim-calcified-mass.yaml")).recommendation
+    first = rec.plan[0]
+    assert first.action == "laboratory_tests" and "serology" in first.text.lower()
+    assert first.then and "negative" in first.then
+    assert rec.plan[-1].action == "biopsy" and rec.plan[-1].then is None
 
 
 def test_bundled_examples_are_the_shared_ones():
-    folder, expected = _expected()
+    folder, expected = _expected("expected.yaml")
     from tests.conftest import EXAMPLES
 
     for name in expected:

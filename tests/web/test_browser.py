@@ -112,7 +112,7 @@ def test_seed_rim_case_shows_differential_recommendation_and_caution(page) -> No
     ddx = page.locator("#result .ddx")
     expect(ddx.locator(".dx").first).to_contain_text("haematoma")
     expect(ddx).to_contain_text("Hydatid cyst")
-    expect(page.locator("#result .action-name")).to_have_text("biopsy")
+    expect(page.locator("#result .action-name")).to_have_text("laboratory tests")
     expect(page.locator("#result .cautions")).to_contain_text("hydatid")
     expect(page.locator("#result .malignancy meter")).to_have_count(1)
     assert page.locator("#result .dx meter").count() == 10

@@ -143,6 +143,83 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
         _sources(f"policy.yaml: {name}", item, refs, problems)
         if not 0 < item.value < 1:
             problems.append(f"policy.yaml: {name} = {item.value} is outside (0, 1)")
+    problems += _plan_problems(kb, c, refs)
+    return problems
+
+
+def _plan_problems(kb, c, refs: dict) -> list[str]:  # noqa: ANN001
+    """The plan part of the policy and the plan data of the diagnoses: contract actions, resolvable
+    sources, conditions in the case vocabulary, rules sourced."""
+    from hepcal.reasoning import applicability, conditions
+
+    problems: list[str] = []
+    pol = kb.policy
+    ids = {d.id for d in kb.diagnoses}
+
+    def action(where: str, a: str) -> None:
+        if a not in c.actions:
+            problems.append(f"{where}: action {a!r}; allowed: {', '.join(c.actions)}")
+
+    def step(where: str, s) -> None:  # noqa: ANN001
+        action(where, s.action)
+        for key in s.src:
+            if key not in refs:
+                problems.append(f"{where}: reference {key!r} is not in references/")
+
+    for a in c.actions:
+        if a not in pol.plan.rank:
+            problems.append(f"policy.yaml: plan.rank: no rank for action {a!r}")
+        if f"step.{a}" not in pol.texts or f"actions.{a}" not in pol.texts:
+            problems.append(f"policy.yaml: texts: step.{a} and actions.{a} are needed for every action")
+    for a in (*pol.plan.rank, *pol.plan.needle_actions):
+        action("policy.yaml: plan", a)
+    for name in ("then_default", "rule_findings", "findings_for", "exclude_before_needle", "step_reason_confident",
+                 "step_reason_same_management", "step_reason_doubtful", "step_reason_characterise"):
+        if name not in pol.texts:
+            problems.append(f"policy.yaml: texts: {name} is missing")
+    for name in ("doubtful_biopsy", "malignancy_work_up", "characterise"):
+        if name not in pol.plan.steps:
+            problems.append(f"policy.yaml: plan.steps: {name} is missing")
+    for name, s in pol.plan.steps.items():
+        step(f"policy.yaml: plan.steps.{name}", s)
+    problems += conditions.problems(pol.plan.characterise_when, "policy.yaml: plan.characterise_when", ids)
+    known = ids | set(pol.awaited_diagnoses)
+    seen: set[str] = set()
+    for rule in pol.must_not_miss:
+        where = f"policy.yaml: must_not_miss {rule.id}"
+        if rule.id in seen:
+            problems.append(f"{where}: id defined twice")
+        seen.add(rule.id)
+        _sources(where, rule, refs, problems)
+        if not rule.when:
+            problems.append(f"{where}: needs a condition (when)")
+        if not rule.steps:
+            problems.append(f"{where}: needs at least one step")
+        problems += conditions.problems(rule.when, f"{where}: when", known)
+        for a in rule.forbid:
+            action(f"{where}: forbid", a)
+        for i, s in enumerate(rule.steps):
+            step(f"{where}: step {i + 1}", s)
+            if s.action in rule.forbid:
+                problems.append(f"{where}: step {i + 1} takes an action the rule forbids ({s.action})")
+    for key in pol.for_against.folded_labels:
+        if key not in c.fields or c.fields[key].type != "enum_list":
+            problems.append(f"policy.yaml: for_against.folded_labels: {key} is not a list key of the case format")
+    for d in kb.diagnoses:
+        where = f"diagnoses/{d.id}.yaml"
+        for i, s in enumerate(d.management.steps):
+            step(f"{where}: management.steps {i + 1}", s)
+        if d.management.exclude is not None:
+            step(f"{where}: management.exclude", d.management.exclude)
+            if d.management.exclude.action in pol.plan.needle_actions:
+                problems.append(f"{where}: management.exclude is the step before a needle; it cannot be a needle itself")
+        for item in (*d.management.reasons, *d.cautions, *d.next_tests):
+            for cond in (item.when, item.unless):
+                problems += conditions.problems(cond, f"{where}: {item.text[:40]}…", ids)
+    try:
+        applicability.modalities(kb.source)
+    except Exception as exc:  # noqa: BLE001 - KnowledgeBaseError, reported with the rest
+        problems += list(getattr(exc, "problems", [str(exc)]))
     return problems
 
 

@@ -6,7 +6,7 @@ The models check shape (types, required fields, no unknown keys); ``check.py`` c
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -47,18 +47,42 @@ class Likelihood(Sourced):
 
 
 class Cited(BaseModel):
+    """A sourced sentence. ``when`` / ``unless`` are conditions on the case (see
+    ``hepcal.reasoning.conditions``): the sentence is shown only when ``when`` holds and ``unless``
+    does not, so a reason never cites a finding the case lacks and a test is not proposed for what
+    is already known."""
+
     model_config = _CFG
     text: str
     src: tuple[str, ...] = ()
     estimate: bool = False
+    when: dict[str, Any] | None = None
+    unless: dict[str, Any] | None = None
+
+
+class PlanStep(BaseModel):
+    """One step of a recommendation plan: an action of the contract, what to do in a clinician's
+    words, and the result that leads on to the next step (``then``; none for a last step)."""
+
+    model_config = _CFG
+    action: str
+    text: str
+    then: str | None = None
+    src: tuple[str, ...] = ()
+    estimate: bool = False
+    only_if_missing: bool = False  # a rule's step that is left out when the plan already takes its action
 
 
 class Management(BaseModel):
-    """What to do when this diagnosis is the confident answer."""
+    """What to do when this diagnosis is the confident answer (``steps``, in order; without
+    them, one step of ``action``), and ``exclude``: the step that rules the diagnosis out without
+    a needle, which a plan puts before any biopsy while the diagnosis stays possible."""
 
     model_config = _CFG
     action: str
     reasons: tuple[Cited, ...]
+    steps: tuple[PlanStep, ...] = ()
+    exclude: PlanStep | None = None
 
 
 class Puncture(BaseModel):
@@ -169,6 +193,40 @@ class Threshold(Sourced):
     value: float
 
 
+class PlanPolicy(BaseModel):
+    """How the plan is ordered and which generic steps the policy itself contributes."""
+
+    model_config = _CFG
+    rank: dict[str, int]  # action -> order in a plan: tests and imaging before needles and referral
+    needle_actions: tuple[str, ...]
+    steps: dict[str, PlanStep]  # generic steps by policy outcome (doubtful_biopsy, characterise, ...)
+    characterise_when: dict[str, Any]  # condition under which a lesion is imaged with contrast before a needle
+
+
+class MustNotMiss(BaseModel):
+    """A rule that holds whatever the differential: when its condition holds, its steps join the
+    plan and the actions in ``forbid`` leave it."""
+
+    model_config = _CFG
+    id: str
+    when: dict[str, Any]
+    steps: tuple[PlanStep, ...]
+    forbid: tuple[str, ...] = ()
+    reason: str
+    src: tuple[str, ...] = ()
+    estimate: bool = False
+    note: str | None = None
+
+
+class ForAgainst(BaseModel):
+    """Implied negatives of a list key (the members a given list leaves out) are folded into one
+    line per key and side; a folded line below ``implied_min_weight`` is dropped."""
+
+    model_config = _CFG
+    implied_min_weight: float
+    folded_labels: dict[str, str]  # list key -> label of its folded line
+
+
 class PolicyFile(BaseModel):
     """Doubt and recommendation policy (see policy.yaml for the meaning of each threshold)."""
 
@@ -182,6 +240,10 @@ class PolicyFile(BaseModel):
     avoid_puncture_probability: Threshold
     malignancy_work_up_actions: tuple[str, ...]
     next_findings_count: int = 5
+    plan: PlanPolicy
+    must_not_miss: tuple[MustNotMiss, ...] = ()
+    awaited_diagnoses: tuple[str, ...] = ()  # ids a rule may read before the base holds them
+    for_against: ForAgainst
     texts: dict[str, str]
 
 

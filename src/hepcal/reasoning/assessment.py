@@ -132,7 +132,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
     post = posterior(net, rows, setting.log_prior)
     mal = malignancy_probability(net, post)
     bounds, mal_interval = intervals(net, rows, log_prior=setting.log_prior)
-    basis = explanation.Basis(obs, explanation.weights(net, obs, setting))
+    basis = explanation.Basis(obs, explanation.weights(net, obs, setting), fold=net.kb.policy.for_against)
     kb = net.kb
     order = np.argsort(-post, kind="stable")
     entries = []
@@ -148,8 +148,8 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         differential=entries,
         malignancy_probability=mal,
         doubtful=is_doubtful(net, post),
-        recommendation=recommend(net, post, mal),
-        next_findings=rank(net, post, observed_keys, kb.policy.next_findings_count),
+        recommendation=recommend(net, post, mal, case=case, observations=obs, malignancy_interval=mal_interval),
+        next_findings=rank(net, post, observed_keys, kb.policy.next_findings_count, case=case),
         knowledge_base={"version": kb.version, "name": kb.manifest.name},
         observations=obs,
         case=case,

@@ -4,6 +4,12 @@ The weight of a finding f for diagnosis d is ln P(f | d) − ln P(f | not d), wh
 the other diagnoses weighted by their prior. Positive weights argue for d, negative against;
 the sum of weights plus the prior log-odds is not exactly the posterior log-odds (the rest is a
 mixture), but each weight says honestly how much that one finding moves d on its own.
+
+A list key given in a case also says which members are absent ("implied negatives"). Listed one
+by one they bury the entered findings, so per diagnosis they are folded into one line per key
+("other calcification patterns absent", weight = the sum of the members' weights, listed for or
+against by its sign), and a folded line whose weight stays below the policy's
+``implied_min_weight`` in size is dropped (``policy.yaml``: ``for_against``).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hepcal.knowledge.schema import ForAgainst
 from hepcal.reasoning.evidence import Observation
 from hepcal.reasoning.network import Network
 from hepcal.reasoning.setting import Choice
@@ -57,11 +64,13 @@ class Basis:
     """Observations and their weights for one assessment, with every diagnosis's strongest
     findings for and against extracted in one vectorised pass (lists are built on demand)."""
 
-    def __init__(self, obs: Sequence[Observation], w: np.ndarray, limit: int = LISTED):
+    def __init__(self, obs: Sequence[Observation], w: np.ndarray, limit: int = LISTED, fold: ForAgainst | None = None):
         self.obs = list(obs)
         self.weights = w
         self._labels = [o.label for o in self.obs]
-        k = len(self.obs)
+        if fold is not None and self.obs:
+            w = self._fold(w, fold)
+        k = len(self._labels)
         if k:
             order = np.argsort(-w, axis=0, kind="stable")
             n = min(limit, k)
@@ -70,6 +79,29 @@ class Basis:
             self._top_w = np.take_along_axis(w, top, 0).T.tolist()
             self._bottom = bottom.T.tolist()
             self._bottom_w = np.take_along_axis(w, bottom, 0).T.tolist()
+
+    def _fold(self, w: np.ndarray, fold: ForAgainst) -> np.ndarray:
+        """Replace the implied-negative rows by one folded row per list key (their summed weight)."""
+        groups: dict[str, list[int]] = {}
+        keep: list[int] = []
+        for i, o in enumerate(self.obs):
+            key, sep, _ = o.label.partition("≠")
+            if sep:
+                groups.setdefault(key, []).append(i)
+            else:
+                keep.append(i)
+        if not groups:
+            return w
+        rows = [w[keep]]
+        labels = [self._labels[i] for i in keep]
+        for key, idx in groups.items():
+            block = w[idx]
+            label = fold.folded_labels.get(key, f"other values of {key} absent")
+            net = block.sum(0)
+            rows.append(np.where(np.abs(net) >= fold.implied_min_weight, net, 0.0)[None, :])
+            labels.append(label)
+        self._labels = labels
+        return np.vstack(rows)
 
     def split(self, d: int) -> tuple[list[Contribution], list[Contribution]]:
         """Findings for and against diagnosis index ``d``, strongest first."""

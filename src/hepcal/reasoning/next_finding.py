@@ -2,17 +2,21 @@
 
 EIG(V) = H(D | e) − Σ_v P(V=v | e) · H(D | e, V=v), in bits, computed for every variable at
 once from the stacked likelihood table. List keys (calcification patterns, prior procedures)
-are described as a whole and are not proposed one member at a time.
+are described as a whole and are not proposed one member at a time. A key that none of the
+case's modalities can show (``applicability.yaml``) is not proposed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from hepcal.findings.contract import contract
+from hepcal.reasoning import applicability
+from hepcal.reasoning.conditions import flatten
 from hepcal.reasoning.network import Network
 from hepcal.reasoning.posterior import entropy_bits
 
@@ -44,16 +48,19 @@ def information_gain(net: Network, post: np.ndarray) -> np.ndarray:
     return entropy_bits(post) - expected
 
 
-def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: int) -> list[NextFinding]:
-    """The ``count`` most informative single-valued keys not yet observed."""
+def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: int, *, case: Any = None) -> list[NextFinding]:
+    """The ``count`` most informative single-valued keys not yet observed that one of the case's
+    modalities can show."""
     observed = set(observed_keys)
+    mods = set(flatten(case).get("finding.modality") or ()) if case is not None else set()
+    table = applicability.modalities(net.kb.source)
     gains = information_gain(net, post)
     c = contract()
     order = np.argsort(-gains)
     out: list[NextFinding] = []
     for i in order:
         var = net.variables[i]
-        if var.member is not None or var.key in observed:
+        if var.member is not None or var.key in observed or not applicability.observable(var.key, mods, table):
             continue
         if gains[i] < 1e-4:
             break
