@@ -73,20 +73,6 @@ def test_without_a_seg_the_groups_point_at_the_centroids(tmp_path, kb):
         assert g.roi is not None and g.roi.graphic_type.value == "POINT"
 
 
-@pytest.fixture(scope="module")
-def normal_scan(tmp_path_factory):
-    """``hepcal scan --report`` of the real DICOM series without a calcification (../shared/data)."""
-    from typer.testing import CliRunner
-
-    from hepcal.cli.main import app
-    from tests.conftest import shared_path
-
-    study = shared_path("data", "totalsegmentator-example", "ct_dicom")
-    out = tmp_path_factory.mktemp("normal-scan")
-    r = CliRunner().invoke(app, ["scan", str(study), "--report", str(out), "--no-progress"])
-    assert r.exit_code == 0, r.output
-    return out
-
 
 def test_a_study_without_calcification_gets_an_sr_with_the_liver_alone(normal_scan):
     import json
