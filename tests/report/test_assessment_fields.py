@@ -100,3 +100,29 @@ def _pdf_text(path) -> str:
 
     pdf = pdfium.PdfDocument(str(path))
     return " ".join(" ".join(page.get_textpage().get_text_range().split()) for page in pdf)
+
+
+def test_patient_pages_with_plan_and_cautions_stay_readable_in_both_languages(sources, kb):
+    from hepcal.report.readability import chinese_measures, flesch_kincaid_grade
+
+    en = visible_text(render_patient(patient_context(sources[1], kb, now=NOW)))
+    assert flesch_kincaid_grade(en) <= 8.0
+    zh_html = render_patient(patient_context(sources[1], kb, lang="zh", now=NOW))
+    m = chinese_measures(visible_text(zh_html, end="。"))
+    assert m["mean_sentence_length"] <= 25 and m["common_share"] >= 0.90
+    assert "可能需要验血" in zh_html and "不要用针穿刺这个小点" in zh_html and "医生可能还会考虑别的原因" in zh_html
+
+
+def test_normal_scan_in_chinese(normal_scan, kb, tmp_path):
+    from typer.testing import CliRunner
+
+    from hepcal.cli.main import app
+    from hepcal.report.readability import chinese_measures
+
+    r = CliRunner().invoke(app, ["report", str(normal_scan / "findings.json"), "--out", str(tmp_path), "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "patient.html").read_text("utf-8")
+    assert "扫描没有在肝脏里看到钙化的小点" in html and "这是正常的结果" in html
+    m = chinese_measures(visible_text(html, end="。"))
+    assert m["mean_sentence_length"] <= 25 and m["common_share"] >= 0.90
+    assert 'lang="en"' in (tmp_path / "report.html").read_text("utf-8")  # the radiologist report stays English

@@ -12,6 +12,7 @@ import typer
 
 from hepcal.cli.common import EXIT_PARTIAL, err, fail, handle_errors, out, write_line
 from hepcal.cli.render import assessment_view
+from hepcal.cli.report import LANG_OPTION, Lang
 from hepcal.findings import json_schema, load_case
 from hepcal.findings.io import is_jsonl, iter_cases, open_lines
 from hepcal.knowledge import KnowledgeBase, load
@@ -70,6 +71,7 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable), json (the contract's assessment output) or jsonl (one line per case)."),
         kb_path: Optional[Path] = KB_OPTION,
         report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports of this case into this folder (see hepcal report).", show_default=False),
+        lang: Lang = LANG_OPTION,
     ) -> None:
         """Assess a case: ranked differential, P(malignant), recommendation, next findings."""
         kb = _kb(kb_path)
@@ -90,7 +92,7 @@ def register(app: typer.Typer) -> None:
         if report_dir is not None:
             from hepcal.cli.report import write_for_assessment
 
-            write_for_assessment(a, kb, report_dir, name=Path(source).name if source != "-" else "stdin")
+            write_for_assessment(a, kb, report_dir, name=Path(source).name if source != "-" else "stdin", lang=lang.value)
 
     @app.command()
     @handle_errors

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from hepcal.cli.common import err, handle_errors, out, write_line
+from hepcal.cli.report import LANG_OPTION, Lang
 
 
 class ScanFormat(str, Enum):
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
         fmt: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="table (readable) or json (findings.json on stdout)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on standard error."),
         report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports (HTML, PDF, patient, FHIR, DICOM SR) into this folder (see hepcal report).", show_default=False),
+        lang: Lang = LANG_OPTION,
     ) -> None:
         """Find calcified liver lesions in a CT study, describe and assess each one."""
         from hepcal.imaging.outputs import write_outputs
@@ -95,7 +97,7 @@ def register(app: typer.Typer) -> None:
             from hepcal.cli.report import write_for_findings
             from hepcal.knowledge import load
 
-            write_for_findings(path, load(), report_dir, study=study)
+            write_for_findings(path, load(), report_dir, study=study, lang=lang.value)
         if fmt is ScanFormat.json:
             write_line(json.dumps(result.to_dict(), indent=2))
         else:
