@@ -9,13 +9,11 @@ from typing import Optional
 
 import typer
 
-from hepcal.cli.common import err, handle_errors, out, write_line
+from hepcal.cli.common import err, formats, handle_errors, out, write_line
 from hepcal.cli.report import LANG_OPTION, Lang
 
 
-class ScanFormat(str, Enum):
-    table = "table"
-    json = "json"
+ScanFormat = formats("table", "json")
 
 
 class PhaseChoice(str, Enum):
@@ -26,30 +24,39 @@ class PhaseChoice(str, Enum):
     delayed = "delayed"
 
 
+#: A phantom is made in one phase: every choice but auto.
+PhantomPhase = Enum("PhantomPhase", {p.value: p.value for p in PhaseChoice if p is not PhaseChoice.auto}, type=str)  # type: ignore[misc]
+
+
 def _summary(result) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
+
+    from hepcal.cli.render import pct
 
     d = result.to_dict()
     out.print(
         f"phase [bold]{d['phase']['used']}[/] (aorta {d['phase']['detected']['aorta_hu']} HU) · "
         f"threshold {d['threshold']['candidate_hu']:.0f}/{d['threshold']['definite_hu']:.0f} HU · liver: {d['liver']['source']}"
     )
+    liver_ml = d["liver"].get("volume_ml")
+    if liver_ml:
+        out.print(f"liver volume {liver_ml:.0f} ml", highlight=False)
     if not d["lesions"]:
-        out.print("no calcified liver lesion found")
+        out.print("no calcified liver lesion found: a normal result for this question (check the liver outline image)")
     else:
-        t = Table(title="calcified liver lesions (proposed; the clinician confirms)")
-        for col in ("#", "pattern", "lesion", "size mm", "max HU", "location", "top diagnosis", "P(malignant)"):
-            t.add_column(col)
+        t = Table(title="calcified liver lesions (proposed; the clinician confirms)", title_justify="left")
+        for col, justify in (("#", "right"), ("finding", "left"), ("size mm", "right"), ("max HU", "right"),
+                             ("leading diagnosis", "left"), ("P malignant", "right")):
+            t.add_column(col, justify=justify, overflow="fold")
         for les in d["lesions"]:
             f, a = les["finding"], les["assessment"] or {}
             top = (a.get("differential") or [{}])[0]
-            t.add_row(
-                str(les["id"]), ", ".join(f["calcification"]), f["lesion"], f"{f['size_mm']:.0f}", f"{f['max_hu']:.0f}", f["location"],
-                f"{top.get('name', '-')} ({top.get('probability', 0):.2f})", f"{a.get('malignancy_probability', 0):.2f}",
-            )
-        out.print(t)
+            lead = f"{top.get('name', '-')} ({pct(float(top.get('probability', 0)))})" if top else "-"
+            finding = f"{', '.join(f['calcification'])} · {f['lesion']} · {f['location']}"
+            t.add_row(str(les["id"]), finding, f"{f['size_mm']:.0f}", f"{f['max_hu']:.0f}", lead, pct(float(a.get("malignancy_probability", 0))))
+        out.print(t, soft_wrap=False)
     for note in d["notes"]:
-        out.print(f"[dim]- {note}[/]", highlight=False)
+        out.print(f"[dim]- {note}[/]", highlight=False, soft_wrap=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -108,7 +115,7 @@ def register(app: typer.Typer) -> None:
     def phantom(
         pattern: list[str] = typer.Option(["rim"], "--pattern", help="Calcification pattern of a lesion to include (repeatable): " + "punctate, coarse, rim, central, central_scar, amorphous, septal, linear, ductal, diffuse, dense_nodular, vascular."),
         size: Optional[float] = typer.Option(None, "--size", help="Lesion diameter in mm (default per pattern)."),
-        phase: PhaseChoice = typer.Option(PhaseChoice.unenhanced, "--phase", help="Contrast phase of the synthetic study."),
+        phase: PhantomPhase = typer.Option(PhantomPhase.unenhanced, "--phase", help="Contrast phase of the synthetic study."),
         seed: int = typer.Option(0, "--seed", help="Random seed (placement, shapes, noise)."),
         spacing: float = typer.Option(1.0, "--spacing", help="Isotropic voxel size in mm."),
         out_path: Path = typer.Option(..., "--out", help="Where to write the synthetic study (.nii.gz); a *_truth.json is written beside it."),
@@ -121,8 +128,6 @@ def register(app: typer.Typer) -> None:
         from hepcal.imaging.phantom import LesionSpec, make_phantom
         from hepcal.imaging.volume import ras_to_lps
 
-        if phase is PhaseChoice.auto:
-            raise InputError("--phase auto is for scan; give the phantom's phase (unenhanced, arterial, portal or delayed)")
         if not (out_path.name.endswith(".nii.gz") or out_path.name.endswith(".nii")):
             raise InputError(f"--out {out_path}: the phantom is written as NIfTI; use a .nii.gz name")
         ph = make_phantom(phase=phase.value, lesions=[LesionSpec(p, size) for p in pattern], seed=seed, spacing=(spacing,) * 3)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from hepcal.cli.common import EXIT_PARTIAL, err, handle_errors, out, write_line
+from hepcal.cli.common import EXIT_PARTIAL, err, formats, handle_errors, out, write_line
 from hepcal.findings.io import read_text
 from hepcal.knowledge import load
 from hepcal.validation import evaluate, read_labelled
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
+Format = formats("table", "json")
 
 
 def _pct(x: float | None) -> str:
@@ -31,8 +28,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def validate(
         source: str = typer.Argument(..., help='JSONL file, each line {"case": {...}, "diagnosis": "<id>", "source": "<citation>"}; - for stdin.'),
-        fmt: Format = typer.Option(Format.table, "--format", "-f"),
-        kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder.", show_default=False),
+        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (every measure as data)."),
+        kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False),
     ) -> None:
         """Top-1/top-3, mean rank, malignant cases flagged, benign biopsies, Brier score, calibration."""
         kb = load(kb_path)
