@@ -126,3 +126,28 @@ def test_normal_scan_in_chinese(normal_scan, kb, tmp_path):
     m = chinese_measures(visible_text(html, end="。"))
     assert m["mean_sentence_length"] <= 25 and m["common_share"] >= 0.90
     assert 'lang="en"' in (tmp_path / "report.html").read_text("utf-8")  # the radiologist report stays English
+
+
+def test_web_assessment_partial_shows_the_same_fields(sources):
+    """The web app's server-rendered assessment (display only) shows plan, intervals, notice, cases."""
+    pytest.importorskip("fastapi")
+    from hepcal.web.templating import environment
+
+    template = environment().get_template("_assessment.html")
+    html = template.render(assessment=sources[1].lesions[0].assessment, interactive=False)
+    plan = html[html.index('<ol class="plan"'):]
+    assert plan.index("laboratory tests") < plan.index("biopsy") and "then: if negative, biopsy" in html
+    assert "90% range" in html and "consider a diagnosis outside this list" in html
+    assert "similarity 81%" in html and "javascript:" not in html
+    plain = template.render(assessment=sources[0].lesions[0].assessment, interactive=False)
+    assert "Atypical" not in plain and 'class="plan"' not in plain and "90% range" not in plain
+
+
+def test_fhir_conclusion_names_the_plan_and_the_atypical_notice(sources):
+    from hepcal.report import fhir
+
+    bundle = fhir.bundle(sources[1], now=NOW)
+    conclusion = bundle["entry"][0]["resource"]["conclusion"]
+    assert "Laboratory tests → Biopsy" in conclusion and "consider a diagnosis outside this list" in conclusion
+    plain = fhir.bundle(sources[0], now=NOW)["entry"][0]["resource"]["conclusion"]
+    assert "outside this list" not in plain
