@@ -179,3 +179,16 @@ def test_scan_table_fits_80_columns_with_percentages(tmp_path):
     assert f"({pct(lead['differential'][0]['probability'])})" in r.stdout and pct(lead["malignancy_probability"]) in r.stdout
     assert f"{lead['malignancy_probability']:.2f}" not in r.stdout
     assert "liver volume" in r.stdout
+
+
+@pytest.mark.parametrize("args", [["kb", "list"], ["kb", "show", "mucinous_cystic_neoplasm"], ["validate", "validation/heldout.jsonl"]])
+def test_other_tables_fit_80_columns_without_cutting(args):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    args = [str(root / a) if a.startswith("validation/") else a for a in args]
+    r = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.stdout
+    names = [d.name for d in load().diagnoses] if args[:2] == ["kb", "list"] else []
+    _check_fits("\n".join(line for line in r.stdout.splitlines() if line.startswith(("┃", "│", "┏", "┡", "└"))) or "x", names)

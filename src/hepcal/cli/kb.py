@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from hepcal.cli.common import err, fail, formats, handle_errors, out, write_line
 from hepcal.errors import KnowledgeBaseError
@@ -31,11 +32,15 @@ def list_(kb_path: Optional[Path] = KB_OPTION, fmt: Format = FORMAT_OPTION) -> N
         write_line(json.dumps([{"id": d.id, "name": d.name, "category": d.category, "malignant": d.malignant.p, "prior": d.prior.p}
                                for d in kb.diagnoses], indent=2))
         return
+    # id and name share a column (name below, wrapped at spaces) so 80 columns cut neither
     t = Table(title=f"{kb.manifest.name} {kb.version}", title_justify="left")
-    for col in ("id", "name", "category", "malignant", "prior"):
-        t.add_column(col, overflow="fold")
+    t.add_column("id / name", overflow="fold")
+    for col in ("category", "malignant", "prior"):
+        t.add_column(col, no_wrap=True)
     for d in kb.diagnoses:
-        t.add_row(d.id, d.name, d.category, f"{d.malignant.p:g}", f"{d.prior.p:g}")
+        cell = Text(d.id, style="bold")
+        cell.append(f"\n{d.name}")
+        t.add_row(cell, d.category, f"{d.malignant.p:g}", f"{d.prior.p:g}")
     out.print(t, soft_wrap=False)
 
 
