@@ -61,3 +61,18 @@ def scan_reports(kb, scan_findings, scan_logs, tmp_path_factory) -> dict[str, Pa
     finally:
         root.removeHandler(handler)
         root.setLevel(old)
+
+
+@pytest.fixture(scope="session")
+def normal_scan(tmp_path_factory) -> Path:
+    """``hepcal scan --report`` of the real DICOM series without a calcification (../shared/data)."""
+    from typer.testing import CliRunner
+
+    from hepcal.cli.main import app
+    from tests.conftest import shared_path
+
+    study = shared_path("data", "totalsegmentator-example", "ct_dicom")
+    out = tmp_path_factory.mktemp("normal-scan")
+    r = CliRunner().invoke(app, ["scan", str(study), "--report", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    return out

@@ -42,7 +42,7 @@ def test_assess_report_refuses_a_stream(tmp_path):
 
 def test_unknown_language_and_missing_file_exit_2_without_traceback(tmp_path):
     r = runner.invoke(app, ["report", CASE, "--out", str(tmp_path), "--lang", "xx"])
-    assert r.exit_code == 2 and "available: en" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2 and "'en'" in r.output and "'zh'" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["report", str(tmp_path / "none.yaml"), "--out", str(tmp_path)])
     assert r.exit_code == 2 and "Traceback" not in r.output
 
@@ -59,3 +59,9 @@ def test_bad_findings_file_is_named(tmp_path):
     bad.write_text(json.dumps({"lesions": [{"nothing": 1}]}))
     r = runner.invoke(app, ["report", str(bad), "--out", str(tmp_path / "r")])
     assert r.exit_code == 2 and "lesion 1" in r.output
+
+
+def test_assess_report_in_chinese(tmp_path):
+    r = runner.invoke(app, ["assess", CASE, "--format", "json", "--report", str(tmp_path), "--lang", "zh"])
+    assert r.exit_code == 0, r.output
+    assert '<html lang="zh">' in (tmp_path / "patient.html").read_text("utf-8")

@@ -107,3 +107,13 @@ def test_scan_report_lists_every_lesion_with_measurements_and_key_images(scan_re
     assert "Lesion 1 of 2" in html and "Lesion 2 of 2" in html
     assert "Volume:" in html and "Maximum attenuation:" in html
     assert html.count('src="data:image/png;base64,') == 2
+
+
+def test_chart_never_cuts_a_diagnosis_name(kb):
+    """A long name is drawn whole, squeezed to the space before the bars (not cut with an ellipsis)."""
+    src = from_case(yaml.safe_load((EXAMPLES / "seed-rim-calcified-mass.yaml").read_text()), kb)
+    html = render_report(report_context(src, kb, now=NOW))
+    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    for e in src.lesions[0].assessment["differential"][: settings()["differential_rows"]]:
+        assert f">{e['name']}</text>" in svg.replace("&#39;", "'")
+    assert "…" not in svg and 'lengthAdjust="spacingAndGlyphs"' in svg  # the mucinous cystic neoplasm's long name

@@ -18,8 +18,22 @@ def test_english_is_available():
 
 
 @pytest.mark.parametrize("lang", available_languages())
-def test_every_catalogue_has_every_english_key(lang):
-    assert missing_keys(messages("en"), messages(lang)) == []
+def test_every_catalogue_has_the_patient_summary_and_every_key_of_the_sections_it_has(lang):
+    en, other = messages("en"), messages(lang)
+    assert "patient" in other
+    for key, value in en.items():
+        if isinstance(value, dict) and key in other:
+            assert missing_keys(value, other[key]) == [], key
+    for key in ("language", "date_format", "percent", "percent_fine"):
+        assert key in other
+
+
+def test_a_section_a_catalogue_lacks_is_written_in_english():
+    from hepcal.report.messages import section_language
+
+    assert section_language("zh", "patient") == "zh"
+    assert section_language("zh", "report") == "en" and section_language("zh", "fhir") == "en"
+    assert section_language("en", "report") == "en"
 
 
 def test_missing_keys_names_the_path():
@@ -27,7 +41,7 @@ def test_missing_keys_names_the_path():
 
 
 def test_unknown_language_is_an_input_error_naming_the_choices():
-    with pytest.raises(InputError, match="available: en"):
+    with pytest.raises(InputError, match="available: en, zh"):
         messages("xx")
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-import textstat.backend.counts._count_syllables as textstat_syllables
 
-from hepcal.report.readability import flesch_kincaid_grade, visible_text
+from hepcal.report.readability import chinese_measures, flesch_kincaid_grade, sentence_count, visible_text, words
 from tests.report.conftest import EXAMPLE_IDS
 
 MAX_GRADE = 8.0
+# Chinese: no grade formula; the stated limits (docs/reports.md)
+MAX_ZH_SENTENCE = 25.0
+MIN_ZH_COMMON = 0.90
 
 
 def _page(reports) -> str:
@@ -45,17 +47,69 @@ def test_patient_summary_names_versions_and_date(example_reports, kb):
     assert "2026-03-14" in html and f"knowledge base {kb.version}" in html
 
 
-def test_grade_is_textstats_formula_without_a_download(monkeypatch):
-    """Same number as textstat's Flesch–Kincaid when textstat uses its offline syllable counter."""
-    import textstat
-
-    monkeypatch.setattr(textstat_syllables, "get_cmudict", lambda lang: None)
+def test_grade_is_the_flesch_kincaid_formula_on_counted_words_sentences_and_syllables():
     text = "The liver has a small bright spot. It is most likely an old scar. Ask your doctor what happens next."
-    ours = flesch_kincaid_grade(text)
-    theirs = textstat.flesch_kincaid_grade(text)
-    assert ours == pytest.approx(theirs, abs=0.05)
+    assert words(text)[:3] == ["The", "liver", "has"] and len(words(text)) == 20 and sentence_count(text) == 3
+    # 24 syllables by hand (liver, likely, doctor, happens have two), as pyphen counts them
+    assert flesch_kincaid_grade(text) == pytest.approx(0.39 * 20 / 3 + 11.8 * 24 / 20 - 15.59, abs=0.01)
+    hard = "Echinococcal serological investigations substantiate parasitological aetiology considerations."
+    assert flesch_kincaid_grade(hard) > 20
+
+
+def test_readability_needs_no_textstat():
+    import hepcal.report.readability as r
+
+    assert "textstat" not in open(r.__file__, encoding="utf-8").read().split('"""', 2)[2]
 
 
 def test_visible_text_skips_styles_and_ends_blocks_as_sentences():
     text = visible_text("<style>p{color:red}</style><h2>Next</h2><p>Come back in a year</p><li>Why?</li>")
     assert text == "Next. Come back in a year. Why?"
+
+
+@pytest.fixture(scope="module")
+def zh_pages(kb, tmp_path_factory):
+    """The Chinese patient page of every example, and of a scan without lesions."""
+    from hepcal.report.context import patient_context
+    from hepcal.report.html import render_patient
+    from hepcal.report.source import load_source
+    from tests.report.conftest import EXAMPLE_FILES, NOW
+
+    return {p.stem: render_patient(patient_context(load_source(p, kb), kb, lang="zh", now=NOW)) for p in EXAMPLE_FILES}
+
+
+@pytest.mark.parametrize("name", EXAMPLE_IDS)
+def test_chinese_patient_summary_meets_the_stated_limits(zh_pages, name):
+    m = chinese_measures(visible_text(zh_pages[name], end="。"))
+    assert m["han_characters"] > 100
+    assert m["mean_sentence_length"] <= MAX_ZH_SENTENCE, m
+    assert m["common_share"] >= MIN_ZH_COMMON, m
+
+
+@pytest.mark.parametrize("name", EXAMPLE_IDS)
+def test_chinese_patient_summary_is_chinese_throughout(zh_pages, kb, name):
+    import re
+
+    html = zh_pages[name]
+    assert '<html lang="zh">' in html and "接下来做什么" in html
+    text = visible_text(html)
+    # no English sentence left (the program's name, versions and "UTC" are the only Latin words)
+    latin = set(re.findall(r"[A-Za-z]{3,}", text)) - {"hepcal", "UTC", "AFP"}
+    assert not latin, latin
+
+
+def test_every_diagnosis_has_a_chinese_patient_summary(kb):
+    from hepcal.report.messages import messages
+
+    zh = messages("zh")["diagnoses"]
+    assert sorted(set(kb.ids) - set(zh)) == []
+    for did, entry in zh.items():
+        m = chinese_measures(entry["summary"])
+        assert m["mean_sentence_length"] <= MAX_ZH_SENTENCE and m["common_share"] >= MIN_ZH_COMMON, did
+
+
+def test_chinese_measures_count_sentences_and_common_characters():
+    m = chinese_measures("这是正常的结果。电脑只查找钙化的小点！")
+    assert m["sentences"] == 2 and m["mean_sentence_length"] == pytest.approx((7 + 10) / 2)
+    assert m["common_share"] == 1.0
+    assert chinese_measures("瘀")["common_share"] == 0.0  # a level-2 character

@@ -71,3 +71,46 @@ def test_without_a_seg_the_groups_point_at_the_centroids(tmp_path, kb):
     for g in groups:
         assert g.referenced_segment is None
         assert g.roi is not None and g.roi.graphic_type.value == "POINT"
+
+
+
+def test_a_study_without_calcification_gets_an_sr_with_the_liver_alone(normal_scan):
+    import json
+
+    findings = json.loads((normal_scan / "findings.json").read_text())
+    assert findings["lesions"] == []
+    sr = hd.sr.srread(normal_scan / "sr.dcm")
+    assert sr.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    assert sr.content.get_volumetric_roi_measurement_groups() == []
+    groups = sr.content.get_image_measurement_groups()
+    assert len(groups) == 1
+    liver = groups[0]
+    assert liver.tracking_identifier == "Liver"
+    evaluation = liver.get_qualitative_evaluations()[0]
+    assert evaluation.name.value == "18115005" and evaluation.value.value == "272519000"  # calcification: absent
+    volume = liver.get_measurements()[0]
+    assert volume.unit.value == "ml" and volume.value == pytest.approx(findings["liver"]["volume_ml"])
+    # the series has empty study/series UIDs: the SR references the CT instances all the same
+    evidence = sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
+    assert len(evidence.ReferencedSOPSequence) == 20 and sr.StudyInstanceUID
+
+
+def test_seg_search_reads_headers_only(scan_findings, kb, monkeypatch):
+    """Looking for the SEG decodes no pixels: only the SEG that is used is read whole."""
+    from hepcal.report import sr as sr_module
+
+    calls = []
+    real = pydicom.dcmread
+
+    def spy(path, *args, **kwargs):
+        calls.append((str(path), kwargs.get("stop_before_pixels", False)))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(sr_module.pydicom, "dcmread", spy)
+    src = from_findings(scan_findings, kb)
+    series = sr_module.source_series(src)
+    calls.clear()
+    seg = sr_module.find_seg(src, str(series[0].SeriesInstanceUID))
+    assert seg is not None and seg.Modality == "SEG"
+    full = [path for path, headers_only in calls if not headers_only]
+    assert full == [str(src.seg)]

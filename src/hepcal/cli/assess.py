@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from hepcal.cli.common import EXIT_PARTIAL, err, fail, handle_errors, out, write_line
+from hepcal.cli.common import EXIT_PARTIAL, err, fail, formats, handle_errors, out, write_line
 from hepcal.cli.render import assessment_view
+from hepcal.cli.report import LANG_OPTION, Lang
 from hepcal.findings import json_schema, load_case
 from hepcal.findings.io import is_jsonl, iter_cases, open_lines
 from hepcal.knowledge import KnowledgeBase, load
@@ -19,10 +19,8 @@ from hepcal.reasoning import assess as assess_case
 from hepcal.reasoning.explain import explain_diagnosis
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
+Format = formats("table", "json", "jsonl")
+ExplainFormat = formats("table", "json")
 
 
 def _kb(path: Optional[Path]) -> KnowledgeBase:
@@ -49,7 +47,7 @@ def _stream(source: str, fmt: Format, kb: KnowledgeBase) -> int:
             continue
         a = assess_case(line.record, kb)
         if fmt is Format.table:
-            out.print(assessment_view(a, title=f"{where}:{line.number}"))
+            out.print(assessment_view(a, title=f"{where}:{line.number}"), soft_wrap=False)
             continue
         payload = {"line": line.number, **a.to_dict()}
         if fmt is Format.json:
@@ -70,6 +68,7 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable), json (the contract's assessment output) or jsonl (one line per case)."),
         kb_path: Optional[Path] = KB_OPTION,
         report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports of this case into this folder (see hepcal report).", show_default=False),
+        lang: Lang = LANG_OPTION,
     ) -> None:
         """Assess a case: ranked differential, P(malignant), recommendation, next findings."""
         kb = _kb(kb_path)
@@ -84,20 +83,20 @@ def register(app: typer.Typer) -> None:
         case = load_case(source, sys.stdin)
         a = assess_case(case, kb)
         if fmt is Format.table:
-            out.print(assessment_view(a))
+            out.print(assessment_view(a), soft_wrap=False)
         else:
             write_line(json.dumps(a.to_dict(), indent=None if fmt is Format.jsonl else 2))
         if report_dir is not None:
             from hepcal.cli.report import write_for_assessment
 
-            write_for_assessment(a, kb, report_dir, name=Path(source).name if source != "-" else "stdin")
+            write_for_assessment(a, kb, report_dir, name=Path(source).name if source != "-" else "stdin", lang=lang.value)
 
     @app.command()
     @handle_errors
     def explain(
         source: str = typer.Argument(..., help="Case file (.json/.yaml) or - for standard input."),
         diagnosis: str = typer.Argument(..., help="Diagnosis id, e.g. hydatid_cyst (hepcal kb list shows them)."),
-        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
+        fmt: ExplainFormat = typer.Option(ExplainFormat.table, "--format", "-f", help="table (readable) or json (the explanation as data)."),
         kb_path: Optional[Path] = KB_OPTION,
     ) -> None:
         """Why a diagnosis has its probability: prior, each finding's likelihood ratio, references."""
@@ -106,7 +105,7 @@ def register(app: typer.Typer) -> None:
             fail(f"unknown diagnosis {diagnosis!r}; allowed: {', '.join(kb.ids)}")
         case = load_case(source, sys.stdin)
         x = explain_diagnosis(case, diagnosis, kb)
-        if fmt is Format.table:
+        if fmt is ExplainFormat.table:
             from hepcal.cli.render_explain import explanation_view
 
             out.print(explanation_view(x))

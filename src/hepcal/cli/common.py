@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -46,6 +47,21 @@ def handle_errors(fn: F) -> F:
             raise typer.Exit(0) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def formats(*names: str) -> type[Enum]:
+    """The ``--format`` choices of one command: a subset of table, json, jsonl, in that order.
+
+    Every command that prints results takes ``--format``/``-f`` with the choices it can honour;
+    ``table`` is the readable default, ``json`` the machine output, ``jsonl`` one line per item.
+    """
+    unknown = set(names) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown formats {sorted(unknown)}")
+    return Enum("Format", {n: n for n in FORMATS if n in names}, type=str)  # type: ignore[return-value]
+
+
+FORMATS = ("table", "json", "jsonl")
 
 
 def write_line(text: str) -> None:

@@ -8,8 +8,9 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from hepcal.cli.common import err, fail, handle_errors, out, write_line
+from hepcal.cli.common import err, fail, formats, handle_errors, out, write_line
 from hepcal.errors import HepcalError, KnowledgeBaseError
 from hepcal.knowledge import load, read
 from hepcal.knowledge.check import check, summary
@@ -18,27 +19,41 @@ kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is
 KB_OPTION = typer.Option(None, "--kb", help="Knowledge-base folder (default: the shipped one).", show_default=False)
 
 
+Format = formats("table", "json")
+FORMAT_OPTION = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (the entries as data).")
+
+
 @kb_app.command("list")
 @handle_errors
-def list_(kb_path: Optional[Path] = KB_OPTION) -> None:
+def list_(kb_path: Optional[Path] = KB_OPTION, fmt: Format = FORMAT_OPTION) -> None:
     """List the diagnoses with their category, malignancy and prior."""
     kb = load(kb_path)
+    if fmt is Format.json:
+        write_line(json.dumps([{"id": d.id, "name": d.name, "category": d.category, "malignant": d.malignant.p, "prior": d.prior.p}
+                               for d in kb.diagnoses], indent=2))
+        return
+    # id and name share a column (name below, wrapped at spaces) so 80 columns cut neither
     t = Table(title=f"{kb.manifest.name} {kb.version}", title_justify="left")
-    for col in ("id", "name", "category", "malignant", "prior"):
-        t.add_column(col)
+    t.add_column("id / name", overflow="fold")
+    for col in ("category", "malignant", "prior"):
+        t.add_column(col, no_wrap=True)
     for d in kb.diagnoses:
-        t.add_row(d.id, d.name, d.category, f"{d.malignant.p:g}", f"{d.prior.p:g}")
-    out.print(t)
+        cell = Text(d.id, style="bold")
+        cell.append(f"\n{d.name}")
+        t.add_row(cell, d.category, f"{d.malignant.p:g}", f"{d.prior.p:g}")
+    out.print(t, soft_wrap=False)
 
 
 @kb_app.command()
 @handle_errors
 def show(
     diagnosis: str = typer.Argument(..., help="Diagnosis id."),
-    as_json: bool = typer.Option(False, "--json", help="Print the entry as JSON."),
+    fmt: Format = FORMAT_OPTION,
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json (kept for old scripts)."),
     kb_path: Optional[Path] = KB_OPTION,
 ) -> None:
     """Show one diagnosis: description, likelihoods, cautions, tests and references."""
+    as_json = as_json or fmt is Format.json
     kb = load(kb_path)
     if diagnosis not in kb.ids:
         fail(f"unknown diagnosis {diagnosis!r}; allowed: {', '.join(kb.ids)}")
@@ -51,7 +66,7 @@ def show(
     out.print(f"prior weight {d.prior.p:g}  sources: {', '.join(d.prior.src) or '-'}{' (estimate)' if d.prior.estimate else ''}")
     t = Table(title="Likelihoods stated by this diagnosis", title_justify="left")
     for col in ("variable", "value", "sources"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for var_id, spec in d.likelihoods.items():
         value = f"p={spec.p:g}" if spec.p is not None else ", ".join(f"{k}={v:g}" for k, v in (spec.dist or {}).items())
         t.add_row(var_id, value, ", ".join(spec.src) + (" (estimate)" if spec.estimate else ""))

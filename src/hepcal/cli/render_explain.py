@@ -8,6 +8,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from hepcal.cli.render import markdown_text
+
 
 def explanation_view(x: dict[str, Any]) -> Group:
     d = x["diagnosis"]
@@ -41,8 +43,10 @@ def explanation_view(x: dict[str, Any]) -> Group:
     if shown:
         shown = Text.assemble(Text("Evidence from the case library (cases of this diagnosis stating the finding)\n", style="bold"), shown)
     refs = Text("References\n", style="bold")
-    for r in x["references"]:
-        refs.append(f"  [{r['key']}] {r['citation']}" + (f" {r['url']}" if r["url"] else "") + "\n")
+    for r in x["references"]:  # citations mark journals as *Markdown emphasis*: shown in italics
+        refs.append(f"  [{r['key']}] ")
+        refs.append_text(markdown_text(r["citation"]))
+        refs.append((f" {r['url']}" if r["url"] else "") + "\n")
     cautions = Text()
     for c in x["cautions"]:
         cautions.append(f"⚠ {c}\n", style="bold red")

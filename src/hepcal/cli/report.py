@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -11,7 +12,15 @@ from hepcal.cli.common import err, handle_errors, out
 from hepcal.knowledge import KnowledgeBase, load
 from hepcal.reasoning import Assessment
 
-LANG_OPTION = typer.Option("en", "--lang", help="Language of the reports (a catalogue in hepcal/report/messages/).")
+def _languages() -> tuple[str, ...]:
+    from hepcal.report.messages import available_languages
+
+    return available_languages()
+
+
+#: Languages with a catalogue (hepcal/report/messages/<lang>.yaml): en, zh.
+Lang = Enum("Lang", {code: code for code in _languages()}, type=str)  # type: ignore[misc]
+LANG_OPTION = typer.Option("en", "--lang", help="Language of the patient summary (the other reports too where the catalogue covers them; else English).")
 
 
 def _print_written(written: dict[str, Path], to_stderr: bool = False) -> None:
@@ -43,7 +52,7 @@ def register(app: typer.Typer) -> None:
         source: Path = typer.Argument(..., help="A case file (.yaml/.json) or a scan's findings.json (every lesion)."),
         out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, report.pdf, patient.html, fhir.json (and sr.dcm for a DICOM scan)."),
         study: Optional[Path] = typer.Option(None, "--study", help="For a findings.json: the DICOM study folder the scan read (needed for sr.dcm).", show_default=False),
-        lang: str = LANG_OPTION,
+        lang: Lang = LANG_OPTION,
         kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False),
     ) -> None:
         """Write the reports of a case or of a scan: radiologist (HTML, PDF), patient, FHIR R4, DICOM SR."""
@@ -51,6 +60,6 @@ def register(app: typer.Typer) -> None:
         from hepcal.report.source import load_source
         from hepcal.report.writer import write_reports
 
-        messages(lang)  # an unknown language fails before any work
+        messages(lang.value)
         kb = load(kb_path) if kb_path is not None else load()
-        _print_written(write_reports(load_source(source, kb, study=study), out_dir, kb, lang=lang))
+        _print_written(write_reports(load_source(source, kb, study=study), out_dir, kb, lang=lang.value))

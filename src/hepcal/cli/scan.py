@@ -9,13 +9,12 @@ from typing import Optional
 
 import typer
 
-from hepcal.cli.common import err, handle_errors, out, write_line
+from hepcal.cli.common import err, formats, handle_errors, out, write_line
+from hepcal.cli.report import LANG_OPTION, Lang
 from hepcal.errors import InputError
 
 
-class ScanFormat(str, Enum):
-    table = "table"
-    json = "json"
+ScanFormat = formats("table", "json")
 
 
 class PhaseChoice(str, Enum):
@@ -26,30 +25,39 @@ class PhaseChoice(str, Enum):
     delayed = "delayed"
 
 
+#: A phantom is made in one phase: every choice but auto.
+PhantomPhase = Enum("PhantomPhase", {p.value: p.value for p in PhaseChoice if p is not PhaseChoice.auto}, type=str)  # type: ignore[misc]
+
+
 def _summary(result) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
+
+    from hepcal.cli.render import pct
 
     d = result.to_dict()
     out.print(
         f"phase [bold]{d['phase']['used']}[/] (aorta {d['phase']['detected']['aorta_hu']} HU) · "
         f"threshold {d['threshold']['candidate_hu']:.0f}/{d['threshold']['definite_hu']:.0f} HU · liver: {d['liver']['source']}"
     )
+    liver_ml = d["liver"].get("volume_ml")
+    if liver_ml:
+        out.print(f"liver volume {liver_ml:.0f} ml", highlight=False)
     if not d["lesions"]:
-        out.print("no calcified liver lesion found")
+        out.print("no calcified liver lesion found: a normal result for this question (check the liver outline image)")
     else:
-        t = Table(title="calcified liver lesions (proposed; the clinician confirms)")
-        for col in ("#", "pattern", "lesion", "size mm", "max HU", "location", "top diagnosis", "P(malignant)"):
-            t.add_column(col)
+        t = Table(title="calcified liver lesions (proposed; the clinician confirms)", title_justify="left")
+        for col, justify in (("#", "right"), ("finding", "left"), ("size mm", "right"), ("max HU", "right"),
+                             ("leading diagnosis", "left"), ("P malignant", "right")):
+            t.add_column(col, justify=justify, overflow="fold")
         for les in d["lesions"]:
             f, a = les["finding"], les["assessment"] or {}
             top = (a.get("differential") or [{}])[0]
-            t.add_row(
-                str(les["id"]), ", ".join(f["calcification"]), f["lesion"], f"{f['size_mm']:.0f}", f"{f['max_hu']:.0f}", f["location"],
-                f"{top.get('name', '-')} ({top.get('probability', 0):.2f})", f"{a.get('malignancy_probability', 0):.2f}",
-            )
-        out.print(t)
+            lead = f"{top.get('name', '-')} ({pct(float(top.get('probability', 0)))})" if top else "-"
+            finding = f"{', '.join(f['calcification'])} · {f['lesion']} · {f['location']}"
+            t.add_row(str(les["id"]), finding, f"{f['size_mm']:.0f}", f"{f['max_hu']:.0f}", lead, pct(float(a.get("malignancy_probability", 0))))
+        out.print(t, soft_wrap=False)
     for note in d["notes"]:
-        out.print(f"[dim]- {note}[/]", highlight=False)
+        out.print(f"[dim]- {note}[/]", highlight=False, soft_wrap=False)
 
 
 def _fetch(url: str, dest: Path):  # type: ignore[no-untyped-def]
@@ -98,6 +106,7 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on standard error."),
         report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports (HTML, PDF, patient, FHIR, DICOM SR) into this folder (see hepcal report).", show_default=False),
         push: bool = typer.Option(False, "--push", help="DICOMweb study only: store the DICOM SEG and SR back in the study (STOW-RS); a rerun of the same version stores nothing twice."),
+        lang: Lang = LANG_OPTION,
     ) -> None:
         """Find calcified liver lesions in a CT study, describe and assess each one."""
         import tempfile
@@ -143,7 +152,7 @@ def register(app: typer.Typer) -> None:
             from hepcal.cli.report import write_for_findings
             from hepcal.knowledge import load
 
-            write_for_findings(path, load(), report_dir, study=study_path)
+            write_for_findings(path, load(), report_dir, study=study_path, lang=lang.value)
         if push and remote is not None:
             _push(remote, result, out_dir if out_dir is not None else report_dir, report_dir)
         if fmt is ScanFormat.json:
@@ -156,7 +165,7 @@ def register(app: typer.Typer) -> None:
     def phantom(
         pattern: list[str] = typer.Option(["rim"], "--pattern", help="Calcification pattern of a lesion to include (repeatable): " + "punctate, coarse, rim, central, central_scar, amorphous, septal, linear, ductal, diffuse, dense_nodular, vascular."),
         size: Optional[float] = typer.Option(None, "--size", help="Lesion diameter in mm (default per pattern)."),
-        phase: PhaseChoice = typer.Option(PhaseChoice.unenhanced, "--phase", help="Contrast phase of the synthetic study."),
+        phase: PhantomPhase = typer.Option(PhantomPhase.unenhanced, "--phase", help="Contrast phase of the synthetic study."),
         seed: int = typer.Option(0, "--seed", help="Random seed (placement, shapes, noise)."),
         spacing: float = typer.Option(1.0, "--spacing", help="Isotropic voxel size in mm."),
         out_path: Path = typer.Option(..., "--out", help="Where to write the synthetic study (.nii.gz); a *_truth.json is written beside it."),
@@ -169,8 +178,6 @@ def register(app: typer.Typer) -> None:
         from hepcal.imaging.phantom import LesionSpec, make_phantom
         from hepcal.imaging.volume import ras_to_lps
 
-        if phase is PhaseChoice.auto:
-            raise InputError("--phase auto is for scan; give the phantom's phase (unenhanced, arterial, portal or delayed)")
         if not (out_path.name.endswith(".nii.gz") or out_path.name.endswith(".nii")):
             raise InputError(f"--out {out_path}: the phantom is written as NIfTI; use a .nii.gz name")
         ph = make_phantom(phase=phase.value, lesions=[LesionSpec(p, size) for p in pattern], seed=seed, spacing=(spacing,) * 3)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from hepcal.cli.common import err, handle_errors
+
+
+LogLevel = Enum("LogLevel", {n: n for n in ("critical", "error", "warning", "info", "debug")}, type=str)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +24,7 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
         database_url: Optional[str] = typer.Option(None, "--database-url", help="SQLAlchemy URL of the case store (default: HEPCAL_DATABASE_URL, else a SQLite file in the data folder)."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder for the SQLite file and scan jobs (default: HEPCAL_DATA_DIR or ~/.local/share/hepcal)."),
-        log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."),
+        log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", help="How much the server logs."),
     ) -> None:
         """Start the web app: checklist assessment, CT upload, stored cases, JSON API."""
         from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env
@@ -40,11 +44,11 @@ def register(app: typer.Typer) -> None:
 
         from hepcal.web.app import create_app
 
-        logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s %(name)s: %(message)s")
         web_app = create_app(settings)
         shown = f"[{host}]" if ":" in host else host
         err.print(f"hepcal: http://{shown}:{port}  (cases: {_safe_url(settings.database_url)})", highlight=False, markup=False)
-        uvicorn.run(web_app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False)
+        uvicorn.run(web_app, host=host, port=port, log_level=log_level.value, server_header=False, proxy_headers=False)
 
 
 def _env_url() -> bool:

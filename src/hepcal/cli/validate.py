@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from hepcal.cli.common import EXIT_PARTIAL, err, fail, handle_errors, out, write_line
+from hepcal.cli.common import EXIT_PARTIAL, err, fail, formats, handle_errors, out, write_line
 from hepcal.findings.io import read_text
 from hepcal.knowledge import load
 from hepcal.validation import evaluate, read_labelled
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
+Format = formats("table", "json")
 
 
 def _pct(x: float | None) -> str:
@@ -113,8 +110,8 @@ def register(app: typer.Typer) -> None:
         cv: int = typer.Option(5, "--cv", min=2, help="Folds of the cross-validation over the case library."),
         repeats: int = typer.Option(2, "--repeats", min=1, help="Repeats of the cross-validation (new folds each time)."),
         holdout: bool = typer.Option(False, "--holdout", help="Score the frozen hold-out once, with the fit on all development cases."),
-        fmt: Format = typer.Option(Format.table, "--format", "-f"),
-        kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder.", show_default=False),
+        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (every measure as data)."),
+        kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False),
     ) -> None:
         """Accuracy, calibration and safety: of a labelled file, or cross-validated over the case library
         (fitted knowledge base, estimates only and the textbook-list baseline on the same folds)."""

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from hepcal.errors import InputError
-from hepcal.imaging.keyimages import render_lesion, render_overview
+from hepcal.imaging.keyimages import render_lesion, render_liver_outline, render_overview
 from hepcal.imaging.pipeline import ScanResult
 from hepcal.imaging.seg import SegWriteError, write_seg
 
@@ -29,6 +29,7 @@ def write_outputs(result: ScanResult, out_dir: str | Path, *, images: bool = Tru
             result.key_images[les.index] = name
         render_overview(result.volume, result.liver.mask, result.lesions, out / "overview.png")
         result.overview_image = "overview.png"
+        render_liver_outline(result.volume, result.liver.mask, out / "liver-outline.png")
     if seg and result.lesions and result.volume.metadata.get("dicom_headers"):
         try:
             _, fixed = write_seg(result.volume, result.lesions, out / "calcifications-seg.dcm")
@@ -37,6 +38,9 @@ def write_outputs(result: ScanResult, out_dir: str | Path, *, images: bool = Tru
                 result.notes.append("the source series lacks " + ", ".join(fixed) + "; the DICOM SEG references generated values for them")
         except SegWriteError as exc:
             result.notes.append(str(exc))
+    data = result.to_dict()
+    if images:  # the axial liver outline, for the reader to check the segmentation
+        data["liver_image"] = "liver-outline.png"
     path = out / "findings.json"
-    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path

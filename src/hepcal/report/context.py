@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from hepcal import __version__, yamlfile
@@ -91,8 +92,46 @@ class Words:
         fmt = self.m["percent"] if coarse else self.m["percent_fine"]
         return fmt.format(value=p)
 
+    def interval(self, value: Any) -> str | None:
+        """A [low, high] probability interval in words ("31–52%"), or None when absent."""
+        if not (isinstance(value, (list, tuple)) and len(value) == 2):
+            return None
+        return self.m["interval"].format(low=self.percent(float(value[0])), high=self.percent(float(value[1])))
+
     def action(self, action: str) -> str:
         return self.m["actions"].get(action, action.replace("_", " "))
+
+
+# -- fields other parts of the assessment may carry (rendered when present) ---------------------
+
+
+def plan_steps(rec: Mapping[str, Any], w: Words) -> list[dict[str, Any]]:
+    """The recommendation's ordered plan; without one, its action as the single step."""
+    plan = rec.get("plan") or [{"step": 1, "action": rec["action"], "text": "", "reason": "", "then": None}]
+    steps = sorted(plan, key=lambda s: int(s.get("step", 0)))
+    return [{"step": int(s.get("step", i)), "action": w.action(str(s.get("action", ""))), "action_id": str(s.get("action", "")),
+             "text": str(s.get("text") or ""), "reason": str(s.get("reason") or ""), "then": str(s.get("then") or "")}
+            for i, s in enumerate(steps, start=1)]
+
+
+def atypical_notice(a: Mapping[str, Any], w: Words) -> str | None:
+    """The notice that the case fits the listed diagnoses badly (every output shows it)."""
+    if not a.get("atypical"):
+        return None
+    reason = str(a.get("atypical_reason") or "").strip()
+    r = w.m["report"]
+    return r["atypical_reason"].format(reason=reason) if reason else r["atypical"]
+
+
+def similar_cases(a: Mapping[str, Any], w: Words) -> list[dict[str, Any]]:
+    """Published cases like this one, most similar first."""
+    out = []
+    for c in sorted(a.get("similar_cases") or [], key=lambda c: -float(c.get("similarity", 0))):
+        url = str(c.get("url") or "")
+        out.append({"diagnosis": str(c.get("diagnosis_name") or c.get("diagnosis") or ""), "citation": str(c.get("citation") or ""),
+                    "url": url if url.startswith(("https://", "http://")) else None,
+                    "similarity": w.m["report"]["similarity"].format(value=w.percent(float(c.get("similarity", 0))))})
+    return out
 
 
 # -- pieces --------------------------------------------------------------------------------
@@ -121,7 +160,8 @@ def differential_rows(a: Mapping[str, Any], w: Words) -> dict[str, Any]:
     n = settings()["differential_rows"]
     diff = a["differential"]
     rows = [{"rank": i, "name": e["name"], "probability": float(e["probability"]), "text": w.percent(float(e["probability"])),
-             "malignant": malignant_word(e, w), "malignant_level": float(e.get("malignancy", 0.0))}
+             "malignant": malignant_word(e, w), "malignant_level": float(e.get("malignancy", 0.0)),
+             "interval": _bounds(e.get("probability_interval")), "interval_text": w.interval(e.get("probability_interval"))}
             for i, e in enumerate(diff[:n], start=1)]
     rest = diff[n:]
     others = None
@@ -129,6 +169,12 @@ def differential_rows(a: Mapping[str, Any], w: Words) -> dict[str, Any]:
         p = sum(float(e["probability"]) for e in rest)
         others = {"name": w.m["report"]["others"].format(n=len(rest)), "probability": p, "text": w.percent(p)}
     return {"rows": rows, "others": others}
+
+
+def _bounds(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return (float(value[0]), float(value[1]))
+    return None
 
 
 def _lr(weight: float) -> str:
@@ -145,7 +191,9 @@ def basis(a: Mapping[str, Any], w: Words) -> list[dict[str, Any]]:
             shown = e.get(key, [])[: s["basis_for_shown"] if key == "for" else s["basis_against_shown"]]
             return [{"finding": w.contribution(c["finding"]), "lr": w.m["report"]["lr"].format(value=_lr(float(c["weight"])))}
                     for c in shown]
-        out.append({"name": e["name"], "text": w.percent(float(e["probability"])), "for": items("for"), "against": items("against")})
+        interval = w.interval(e.get("probability_interval"))
+        text = w.percent(float(e["probability"])) + (f" ({interval})" if interval else "")
+        out.append({"name": e["name"], "text": text, "for": items("for"), "against": items("against")})
     return out
 
 
@@ -153,7 +201,11 @@ def _embed(lesion: Lesion, w: Words) -> dict[str, Any] | None:
     path = lesion.key_image
     if path is None:
         return None
-    caption = w.m["report"]["key_image_caption"].format(n=lesion.number, name=path.name)
+    return embed_image(path, w.m["report"]["key_image_caption"].format(n=lesion.number, name=path.name), w)
+
+
+def embed_image(path: Path, caption: str, w: Words) -> dict[str, Any]:
+    """An image as a data URL with its caption (or only a note when it is missing or too large)."""
     mime = _IMAGE_TYPES.get(path.suffix.lower())
     if mime is None or not path.is_file() or path.stat().st_size > settings()["key_image_max_bytes"]:
         return {"src": None, "caption": w.m["report"]["key_image_missing"].format(name=path.name)}
@@ -187,6 +239,10 @@ def lesion_view(lesion: Lesion, total: int, kb: KnowledgeBase, w: Words) -> dict
         "key_image": _embed(lesion, w),
         "differential": differential_rows(a, w),
         "malignancy": r["malignancy_value"].format(value=w.percent(float(a["malignancy_probability"]))),
+        "malignancy_interval": (r["interval_90"].format(interval=w.interval(a.get("malignancy_interval")))
+                                if w.interval(a.get("malignancy_interval")) else None),
+        "atypical": atypical_notice(a, w),
+        "similar_cases": similar_cases(a, w),
         "malignancy_p": float(a["malignancy_probability"]),
         "malignancy_flagged": float(a["malignancy_probability"]) >= kb.policy.malignancy_not_excluded.value,
         "doubtful": bool(a["doubtful"]),
@@ -194,6 +250,8 @@ def lesion_view(lesion: Lesion, total: int, kb: KnowledgeBase, w: Words) -> dict
         "basis": basis(a, w),
         "recommendation": {
             "action": w.action(rec["action"]),
+            "plan": plan_steps(rec, w),
+            "has_plan": bool(rec.get("plan")),
             "reasons": list(rec.get("reasons", [])),
             "cautions": list(rec.get("cautions", [])),
             "next_tests": list(rec.get("next_tests", [])),
@@ -202,7 +260,7 @@ def lesion_view(lesion: Lesion, total: int, kb: KnowledgeBase, w: Words) -> dict
         "next_findings": [r["next_finding_item"].format(label=w.label(n["finding"]), bits=float(n["expected_information_gain_bits"]))
                           for n in a.get("next_findings", [])[: settings()["next_findings_shown"]]],
         "leading": a["differential"][0]["name"],
-        "action": w.action(rec["action"]),
+        "action": w.m["report"]["plan_arrow"].join(step["action"] for step in plan_steps(rec, w)),
     }
 
 
@@ -245,6 +303,31 @@ def _scan_rows(views: Sequence[dict[str, Any]], source: ReportSource, w: Words) 
     return rows
 
 
+def scan_view(source: ReportSource, w: Words) -> dict[str, Any] | None:
+    """What a scan as a whole shows: how it was read, the liver, the images to check the outline."""
+    s = source.scan
+    if not s:
+        return None
+    r = w.m["report"]
+    liver = s.get("liver") if isinstance(s.get("liver"), Mapping) else {}
+    volume = liver.get("volume_ml")
+    phase = s.get("phase", "")
+    phase = phase.get("used", "") if isinstance(phase, Mapping) else phase
+    images = []
+    for key, caption in (("liver_image", r["liver_image_caption"]), ("overview_image", r["overview_caption"])):
+        if s.get(key) and source.findings_dir is not None:
+            images.append(embed_image(source.findings_dir / str(s[key]), caption, w))
+    notes = [str(n) for n in s.get("notes", []) if isinstance(n, str)]
+    return {
+        "facts": _scan_facts(source, w.m),
+        "liver_volume": r["liver_volume"].format(value=float(volume)) if isinstance(volume, (int, float)) and volume > 0 else None,
+        "phase_caution": r["phase_caution"].format(phase=w.word(phase)) if phase and phase != "unenhanced" else None,
+        "images": images,
+        "notes": notes,
+        "normal": not source.lesions,
+    }
+
+
 def _scan_facts(source: ReportSource, m: Mapping[str, Any]) -> str | None:
     s = source.scan
     if not s:
@@ -257,6 +340,11 @@ def _scan_facts(source: ReportSource, m: Mapping[str, Any]) -> str | None:
     if isinstance(liver, Mapping):
         liver = liver.get("source", "")
     return m["report"]["scan_facts"].format(phase=phase, threshold=threshold, liver=liver)
+
+
+def _contract(source: ReportSource, r: Mapping[str, Any]) -> str:
+    versions = sorted({les.assessment["contract_version"] for les in source.lesions if les.assessment.get("contract_version") is not None})
+    return "".join(" " + r["contract_version"].format(n=v) for v in versions)
 
 
 def report_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en", now: datetime | None = None) -> dict[str, Any]:
@@ -274,7 +362,7 @@ def report_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en",
         "kind": source.kind,
         "source_line": (r["source_scan"] if source.kind == "scan" else r["source_case"]).format(name=source.name),
         "generated": r["generated"].format(date=date, version=__version__, kb_name=source.knowledge_base.get("name", ""),
-                                           kb_version=source.knowledge_base.get("version", "")),
+                                           kb_version=source.knowledge_base.get("version", "")) + _contract(source, r),
         "footer": r["footer"].format(version=__version__, kb_version=source.knowledge_base.get("version", ""), date=date),
         "date": date,
         "hepcal_version": __version__,
@@ -282,6 +370,7 @@ def report_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en",
         "lesions": views,
         "scan_rows": _scan_rows(views, source, w) if source.kind == "scan" else [],
         "scan_facts": _scan_facts(source, m) if source.kind == "scan" else None,
+        "scan": scan_view(source, w) if source.kind == "scan" else None,
         "key_images": [v["key_image"] for v in views if v["key_image"]],
         "references": references(source, kb),
     }
@@ -312,20 +401,65 @@ def _meanings(source: ReportSource, kb: KnowledgeBase) -> tuple[list[str], bool]
     return ids[: settings()["argued_diagnoses"]], any(les.assessment["doubtful"] for les in source.lesions)
 
 
+def _demanding(source: ReportSource) -> Lesion | None:
+    """The lesion whose first step is the most demanding (the patient page names its plan)."""
+    order = settings()["action_priority"]
+    rank = lambda les: order.index(les.assessment["recommendation"]["action"]) if les.assessment["recommendation"]["action"] in order else len(order)
+    return min(source.lesions, key=rank) if source.lesions else None
+
+
+def patient_plan(source: ReportSource, p: Mapping[str, Any]) -> list[str]:
+    """What happens next, step by step, in the catalogue's plain words."""
+    lesion = _demanding(source)
+    if lesion is None:
+        return [p["next_normal"]]
+    rec = lesion.assessment["recommendation"]
+    actions = [str(s.get("action", "")) for s in sorted(rec.get("plan") or [], key=lambda s: int(s.get("step", 0)))] or [rec["action"]]
+    out = []
+    for i, action in enumerate(actions):
+        words = p["next"].get(action, "")
+        out.append(words if i == 0 else p["plan_then"].format(step=words))
+    return out
+
+
+def patient_cautions(source: ReportSource, kb: KnowledgeBase, p: Mapping[str, Any]) -> list[str]:
+    """Plain-word cautions: the needle advice of every diagnosis the report's cautions come from."""
+    level = kb.policy.caution_probability.value
+    out: list[str] = []
+    for lesion in source.lesions:
+        for e in lesion.assessment["differential"]:
+            if float(e["probability"]) < level:
+                continue
+            try:
+                advice = kb.diagnosis(e["id"]).puncture.advice
+            except KeyError:
+                continue
+            text = p["cautions"].get(advice)
+            if text and text not in out:
+                out.append(text)
+    return out
+
+
+def _diagnosis_words(did: str, kb: KnowledgeBase, m: Mapping[str, Any]) -> dict[str, str] | None:
+    """A diagnosis's name and patient summary: the catalogue's translation, else the knowledge base's."""
+    own = m.get("diagnoses", {}).get(did)
+    if own:
+        return {"name": own["name"], "summary": " ".join(own["summary"].split())}
+    try:
+        d = kb.diagnosis(did)
+    except KeyError:
+        return None
+    return {"name": d.name, "summary": " ".join(d.patient_summary.split())}
+
+
 def patient_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en", now: datetime | None = None) -> dict[str, Any]:
     """Everything the patient summary shows, in the catalogue's plain words."""
     m = messages(lang)
     p = m["patient"]
     when = (now or utc_now()).astimezone(timezone.utc)
     date = when.strftime(m["date_format"])
-    meaning: list[dict[str, str]] = []
     ids, doubtful = _meanings(source, kb) if source.lesions else ([], False)
-    for did in ids:
-        try:
-            d = kb.diagnosis(did)
-        except KeyError:
-            continue
-        meaning.append({"name": d.name, "summary": " ".join(d.patient_summary.split())})
+    meaning = [words for did in ids if (words := _diagnosis_words(did, kb, m)) is not None]
     if len(meaning) == 1 and not doubtful:
         meaning_intro = p["meaning_lead"].format(name=meaning[0]["name"])
     elif len(source.lesions) > 1 and len(meaning) > 1:
@@ -336,18 +470,20 @@ def patient_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en"
     pol = kb.policy
     cancer = (p["cancer_low"] if mal < pol.malignancy_negligible.value
               else p["cancer_unlikely"] if mal < pol.malignancy_not_excluded.value else p["cancer_possible"])
-    actions = [les.assessment["recommendation"]["action"] for les in source.lesions]
-    order = settings()["action_priority"]
-    action = min(actions, key=lambda x: order.index(x) if x in order else len(order)) if actions else "no_follow_up"
+    normal = not source.lesions
+    found = [_found(source, p)] + ([p["found_normal"]] if normal else [p["found_what"]])
     return {
         "m": m,
+        "p": p,
         "lang": m["language"],
-        "found": [_found(source, p)] + ([p["found_what"]] if source.lesions else []),
+        "found": found,
         "meaning_intro": meaning_intro,
         "meaning": meaning,
         "single": len(meaning) == 1 and not doubtful,
         "cancer": cancer if source.lesions else None,
-        "next": p["next"].get(action, ""),
-        "questions": list(p["questions"]),
+        "atypical": p["atypical"] if any(les.assessment.get("atypical") for les in source.lesions) else None,
+        "plan": patient_plan(source, p),
+        "cautions": patient_cautions(source, kb, p),
+        "questions": list(p["questions_normal"] if normal else p["questions"]),
         "generated": p["generated"].format(date=date, version=__version__, kb_version=source.knowledge_base.get("version", "")),
     }

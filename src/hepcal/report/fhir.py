@@ -22,7 +22,7 @@ from typing import Any
 from hepcal import __version__
 from hepcal.findings import contract
 from hepcal.report.codes import codes, fhir_coding, system
-from hepcal.report.context import Words, settings, utc_now
+from hepcal.report.context import Words, atypical_notice, plan_steps, settings, utc_now
 from hepcal.report.messages import messages
 from hepcal.report.source import ReportSource
 
@@ -150,8 +150,11 @@ def bundle(source: ReportSource, *, lang: str = "en", now: datetime | None = Non
             ))
             results.append({"reference": ref, "display": f"{f['probability_title']}: {e['name']}"})
         lead = a["differential"][0]
+        plan = w.m["report"]["plan_arrow"].join(step["action"] for step in plan_steps(a["recommendation"], w))
         text = f["conclusion"].format(name=lead["name"], probability=w.percent(float(lead["probability"])),
-                                      malignancy=w.percent(float(a["malignancy_probability"])), action=w.action(a["recommendation"]["action"]))
+                                      malignancy=w.percent(float(a["malignancy_probability"])), action=plan)
+        notice = atypical_notice(a, w)
+        text += f" {notice}" if notice else ""
         conclusions.append(f["conclusion_lesion"].format(n=les.number, text=text) if many else text)
         if lead["id"] not in seen_codes:
             seen_codes.add(lead["id"])

@@ -1,7 +1,9 @@
 """Message catalogues: every word a report shows, one YAML file per language.
 
-A language is added by dropping ``messages/<lang>.yaml`` with the same keys as ``en.yaml``; no
-code changes. Lookups are plain nested dicts so templates can write ``m.report.title``.
+A language is added by dropping ``messages/<lang>.yaml``; no code changes. A catalogue may cover
+only some sections (``zh.yaml`` has the patient summary): a document whose section it lacks is
+written in English (:func:`section_language`). Lookups are plain nested dicts so templates can
+write ``m.report.title``.
 """
 
 from __future__ import annotations
@@ -42,3 +44,8 @@ def missing_keys(reference: dict[str, Any], other: dict[str, Any], prefix: str =
         elif isinstance(value, dict) and isinstance(other[key], dict):
             out += missing_keys(value, other[key], path + ".")
     return out
+
+
+def section_language(lang: str, section: str) -> str:
+    """``lang`` when its catalogue has ``section`` (e.g. "report", "fhir"), else English."""
+    return lang if section in messages(lang) else DEFAULT_LANGUAGE

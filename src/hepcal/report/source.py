@@ -48,6 +48,7 @@ class ReportSource:
     scan: dict[str, Any] = field(default_factory=dict)  # phase, threshold, liver source, ...
     study: Path | None = None  # the DICOM study a scan was made from (for the SR)
     seg: Path | None = None  # the calcification SEG the scan wrote, when there is one
+    findings_dir: Path | None = None  # where findings.json and its images are
 
 
 def from_case(case: Any, kb: KnowledgeBase, *, name: str = "case") -> ReportSource:
@@ -133,6 +134,7 @@ def from_findings(path: str | Path, kb: KnowledgeBase, *, study: str | Path | No
         scan=scan,
         study=study_path,
         seg=(base / str(seg)) if seg else None,
+        findings_dir=base,
     )
 
 

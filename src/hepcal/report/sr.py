@@ -6,6 +6,11 @@ evaluations, and volume (mm³) and maximum attenuation (HU) as measurements. The
 the lesion's segment of the calcification SEG when the scan wrote one; without a SEG it points
 to the lesion's centroid in the CT's frame of reference (a 3-D point), and the source CT series
 is always in the evidence. Patient and study attributes are copied from the CT by highdicom.
+
+A liver group (TID 1501) carries the liver volume when the scan measured it; a study without a
+calcification is reported by that group alone, with "pathologic calcification: absent" as its
+qualitative evaluation, so the commonest study still gets an SR (TID 1500 needs at least one
+measurement group).
 """
 
 from __future__ import annotations
@@ -64,7 +69,11 @@ def source_series(source: ReportSource) -> list[Dataset]:
 
 
 def find_seg(source: ReportSource, series_uid: str) -> Dataset | None:
-    """The calcification SEG of the scan: the file findings.json names, else a SEG of that series."""
+    """The calcification SEG of the scan: the file findings.json names, else a SEG of that series.
+
+    A series without a SeriesInstanceUID (``series_uid`` empty) only matches the SEG that
+    findings.json names: the scan wrote it for that series with a generated UID.
+    """
     candidates: list[Path] = []
     if source.seg is not None and source.seg.is_file():
         candidates.append(source.seg)
@@ -72,16 +81,50 @@ def find_seg(source: ReportSource, series_uid: str) -> Dataset | None:
         if folder is not None and folder.is_dir():
             candidates += sorted(folder.rglob("*.dcm"))
     for path in candidates:
-        try:
-            ds = pydicom.dcmread(path)
+        try:  # headers only while looking: a CT slice's pixels are never decoded here
+            head = pydicom.dcmread(path, stop_before_pixels=True)
         except (pydicom.errors.InvalidDicomError, OSError):
             continue
-        if getattr(ds, "Modality", "") != "SEG":
+        if getattr(head, "Modality", "") != "SEG":
             continue
-        refs = {str(r.SeriesInstanceUID) for r in getattr(ds, "ReferencedSeriesSequence", [])}
-        if not refs or series_uid in refs:
-            return ds
+        refs = {str(r.SeriesInstanceUID) for r in getattr(head, "ReferencedSeriesSequence", [])}
+        if not refs or series_uid in refs or (not series_uid and path == source.seg):
+            return pydicom.dcmread(path)
     return None
+
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def complete_identifiers(series: list[Dataset], seg: Dataset | None) -> list[Dataset]:
+    """Copies of the CT headers with the identifiers an SR must reference filled in.
+
+    Some exported series leave SOPClassUID, SOPInstanceUID, StudyInstanceUID or
+    SeriesInstanceUID empty; highdicom then cannot copy the patient and study modules. Empty
+    ones are taken from the file meta, from the SEG the scan wrote for this series (so SR and
+    SEG name the same study and series), or derived from the frame of reference (stable).
+    """
+    import copy
+
+    seed = str(series[0].get("FrameOfReferenceUID", "") or "") if series else ""
+    study = str(seg.StudyInstanceUID) if seg is not None else generate_uid(entropy_srcs=[seed, "study"])
+    refs = list(getattr(seg, "ReferencedSeriesSequence", [])) if seg is not None else []
+    series_uid = str(refs[0].SeriesInstanceUID) if refs else generate_uid(entropy_srcs=[seed, "series"])
+    out = []
+    for k, ds in enumerate(series):
+        d = copy.deepcopy(ds)
+        meta = getattr(d, "file_meta", None)
+        filled = {
+            "SOPClassUID": str(getattr(meta, "MediaStorageSOPClassUID", "") or CT_IMAGE_STORAGE),
+            "SOPInstanceUID": str(getattr(meta, "MediaStorageSOPInstanceUID", "") or generate_uid(entropy_srcs=[seed, str(k)])),
+            "StudyInstanceUID": study,
+            "SeriesInstanceUID": series_uid,
+        }
+        for key, value in filled.items():
+            if not str(d.get(key, "") or ""):
+                setattr(d, key, value)
+        out.append(d)
+    return out
 
 
 def _segment_number(lesion: Lesion, seg: Dataset | None, n_lesions: int) -> int | None:
@@ -147,6 +190,31 @@ def _group(lesion: Lesion, seg: Dataset | None, n_lesions: int, frame_uid: str, 
     return MeasurementsAndQualitativeEvaluations(**common)
 
 
+def liver_volume_ml(source: ReportSource) -> float | None:
+    """The liver volume the scan measured (findings.json ``liver.volume_ml``), if any."""
+    liver = source.scan.get("liver")
+    value = liver.get("volume_ml") if isinstance(liver, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
+def _liver_group(source: ReportSource, seed: str) -> Any | None:
+    """The liver's own group: its volume, and "calcification absent" when no lesion was found."""
+    from highdicom.sr import Measurement, MeasurementsAndQualitativeEvaluations, QualitativeEvaluation, TrackingIdentifier
+
+    c = codes()["sr"]
+    volume = liver_volume_ml(source)
+    measurements = [Measurement(name=concept(c["volume"]), value=volume, unit=concept(c["unit_ml"]))] if volume else []
+    evaluations = [] if source.lesions else [QualitativeEvaluation(name=concept(c["finding"]), value=concept(c["absent"]))]
+    if not measurements and not evaluations:
+        return None
+    return MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=TrackingIdentifier(uid=generate_uid(entropy_srcs=[seed, "liver"]), identifier="Liver"),
+        finding_type=concept(c["finding_site"]),
+        measurements=measurements or None,
+        qualitative_evaluations=evaluations or None,
+    )
+
+
 def build_sr(source: ReportSource, *, now: datetime | None = None) -> Dataset | None:
     """The SR dataset of a scan of a DICOM study (None when the study holds no CT series)."""
     from highdicom.sr import (
@@ -163,9 +231,10 @@ def build_sr(source: ReportSource, *, now: datetime | None = None) -> Dataset | 
     series = source_series(source)
     if not series:
         return None
+    seg = find_seg(source, str(series[0].get("SeriesInstanceUID", "") or ""))
+    series = complete_identifiers(series, seg)
     ref = series[0]
     series_uid = str(ref.SeriesInstanceUID)
-    seg = find_seg(source, series_uid)
     seed = f"{ref.StudyInstanceUID}|{series_uid}|{now.isoformat() if now else ''}|{source.knowledge_base.get('version', '')}"
     device = ObserverContext(
         observer_type=dcm.DCM.Device,
@@ -174,10 +243,13 @@ def build_sr(source: ReportSource, *, now: datetime | None = None) -> Dataset | 
             model_name=f"hepcal {__version__} (knowledge base {source.knowledge_base.get('version', '')})"[:64]),
     )
     groups = [_group(les, seg, len(source.lesions), str(ref.FrameOfReferenceUID), series_uid, seed) for les in source.lesions]
+    liver = _liver_group(source, seed)
+    if liver is not None:
+        groups.append(liver)
     report = MeasurementReport(
         observation_context=ObservationContext(observer_device_context=device),
         procedure_reported=concept(codes()["sr"]["procedure"]),
-        imaging_measurements=groups or None,
+        imaging_measurements=groups,
     )
     evidence = list(series) + ([seg] if seg is not None else [])
     sr = Comprehensive3DSR(

@@ -17,6 +17,7 @@ from hepcal.knowledge import KnowledgeBase
 from hepcal.report import fhir
 from hepcal.report.context import patient_context, report_context, utc_now
 from hepcal.report.html import render_patient, render_report
+from hepcal.report.messages import section_language
 from hepcal.report.pdf import html_to_pdf
 from hepcal.report.source import ReportSource
 
@@ -36,6 +37,9 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write the reports of ``source`` into ``out_dir`` (created if needed); returns name → path.
 
+    ``lang`` is the patient summary's language; the other documents use it when its catalogue
+    covers them, else English.
+
     ``now`` is the date the reports state (default: the current UTC time); fix it to reproduce
     a report byte for byte (the PDF embeds its own creation date).
     """
@@ -46,14 +50,14 @@ def write_reports(
     when = now or utc_now()
     written: dict[str, Path] = {}
 
-    html = render_report(report_context(source, kb, lang=lang, now=when))
+    html = render_report(report_context(source, kb, lang=section_language(lang, "report"), now=when))
     written["report.html"] = _write_text(out / "report.html", html)
     if pdf:
         path = out / "report.pdf"
         path.write_bytes(html_to_pdf(html))
         written["report.pdf"] = path
     written["patient.html"] = _write_text(out / "patient.html", render_patient(patient_context(source, kb, lang=lang, now=when)))
-    bundle = fhir.bundle(source, lang=lang, now=when)
+    bundle = fhir.bundle(source, lang=section_language(lang, "fhir"), now=when)
     fhir.validate(bundle)
     written["fhir.json"] = _write_text(out / "fhir.json", json.dumps(bundle, indent=2, ensure_ascii=False) + "\n")
     if source.kind == "scan" and source.study is not None and source.study.is_dir():
