@@ -63,6 +63,14 @@ def case_counts(net: Network, d: Design) -> np.ndarray:
     return d.X[keep].T @ Y
 
 
+#: Findings whose series counts do not enter the likelihoods. "Calcification in k of n cases of
+#: a diagnosis" counts every case of that diagnosis, calcified or not; the knowledge base's
+#: priors are already frequencies among calcified liver findings, so how often a diagnosis
+#: calcifies is in its prior, and counting it again as P(calcified | diagnosis) would penalise
+#: rarely calcifying diagnoses twice. Such counts stay in the library as documentation.
+PRIOR_LEVEL_FINDINGS = frozenset({"finding.calcified"})
+
+
 def series_counts(net: Network, series: Sequence[SeriesCount]) -> np.ndarray:
     """(S, D) counts from "k of n": k to the named state, n − k to its siblings.
 
@@ -74,7 +82,7 @@ def series_counts(net: Network, series: Sequence[SeriesCount]) -> np.ndarray:
     counts = np.zeros_like(net.table)
     for s in series:
         j = col.get(s.diagnosis)
-        if j is None:
+        if j is None or s.finding in PRIOR_LEVEL_FINDINGS:
             continue
         r = net.row(s.finding, s.state)
         v = net.var_index[s.finding]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from hepcal.evidence.library import default_root, library_files
-from hepcal.fit import cv, store
+from hepcal.fit import cv, dirichlet, store
 from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning.network import Network, compile_network, state_keys
 
@@ -52,7 +52,7 @@ def _provenance(lib: cv.Library) -> dict[tuple[int, int], tuple[list[str], list[
             out[(int(d.first[i]), v)][0].append(case_id)
     col = {x: j for j, x in enumerate(net.ids)}
     for s in lib.series:
-        if s.diagnosis in col:
+        if s.diagnosis in col and s.finding not in dirichlet.PRIOR_LEVEL_FINDINGS:
             out[(col[s.diagnosis], net.var_index[s.finding])][1].append(s.id)
     return out
 
