@@ -59,3 +59,11 @@ def listed(lines: list[str], limit: int = MAX_LISTED_PROBLEMS) -> list[str]:
     if len(lines) <= limit:
         return list(lines)
     return [*lines[:limit], f"… and {len(lines) - limit} more problem(s) not listed"]
+
+
+class NotFound(HepcalError):
+    """Something the user asked for by id does not exist (the web app answers 404).
+
+    Only this error becomes a 404: a ``KeyError`` or ``LookupError`` from a bug is a 500 with a
+    logged trace, never a misleading "not found".
+    """
