@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean browser
+.PHONY: install demo test test-fast fuzz bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(STAMP) browser  ## the whole test suite
 
 test-fast: $(STAMP)  ## tests without the browser and slow end-to-end ones
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+fuzz: $(STAMP)  ## longer property-based runs: the case reader (5,000 examples per property) and the API (schemathesis)
+	HEPCAL_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q tests/findings/test_reader.py tests/findings/test_fuzz.py tests/web/test_openapi_fuzz.py --hypothesis-show-statistics
 
 bench: $(STAMP)  ## benchmarks; writes bench-results.json
 	$(BIN)/python benchmarks/run.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -12,21 +13,31 @@ import typer
 from hepcal.cli.common import err, handle_errors
 
 
+class LogLevel(str, Enum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs HEPCAL_TOKEN or HEPCAL_USERS."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs users (hepcal users add), HEPCAL_TOKEN or HEPCAL_USERS."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
         database_url: Optional[str] = typer.Option(None, "--database-url", help="SQLAlchemy URL of the case store (default: HEPCAL_DATABASE_URL, else a SQLite file in the data folder)."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder for the SQLite file and scan jobs (default: HEPCAL_DATA_DIR or ~/.local/share/hepcal)."),
-        log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."),
+        log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", help="uvicorn log level."),
     ) -> None:
         """Start the web app: checklist assessment, CT upload, stored cases, JSON API."""
-        from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env
+        from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env, is_loopback
+        from hepcal.web.store import open_store
 
         settings = from_env()
-        changes: dict = {"allowed_hosts": allowed_hosts_for(host)}
+        # Off loopback the session cookie only travels over HTTPS (a TLS proxy in front).
+        changes: dict = {"allowed_hosts": allowed_hosts_for(host), "secure_cookies": settings.secure_cookies or not is_loopback(host)}
         if data_dir is not None:
             changes["data_dir"] = data_dir
             if database_url is None and not _env_url():
@@ -34,17 +45,22 @@ def register(app: typer.Typer) -> None:
         if database_url is not None:
             changes["database_url"] = database_url
         settings = dataclasses.replace(settings, **changes)
-        check_exposure(host, settings)
+        store = open_store(settings.database_url)
+        try:
+            has_users = store.has_users()
+        finally:
+            store.engine.dispose()
+        check_exposure(host, settings, has_users)
 
         import uvicorn
 
         from hepcal.web.app import create_app
 
-        logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=log_level.value.upper(), format="%(levelname)s %(name)s: %(message)s")
         web_app = create_app(settings)
         shown = f"[{host}]" if ":" in host else host
         err.print(f"hepcal: http://{shown}:{port}  (cases: {_safe_url(settings.database_url)})", highlight=False, markup=False)
-        uvicorn.run(web_app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False)
+        uvicorn.run(web_app, host=host, port=port, log_level=log_level.value, server_header=False, proxy_headers=False)
 
 
 def _env_url() -> bool:
