@@ -42,6 +42,26 @@ def _start(db: Path, data: Path, port: int) -> subprocess.Popen:
     raise AssertionError("server did not start within 60 s")
 
 
+def _kill_mid_stream(server: subprocess.Popen, post_loop, acknowledged, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """Three clients post through ``post_loop``; SIGKILL the server once 40 saves are acknowledged."""
+    workers = [threading.Thread(target=post_loop, args=(w,)) for w in range(3)]
+    try:
+        for t in workers:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(server.pid, signal.SIGKILL)  # mid-stream: the workers are still posting
+        server.wait(timeout=10)
+    finally:
+        stop.set()
+        for t in workers:
+            t.join(timeout=10)
+        if server.poll() is None:
+            server.kill()
+    assert len(acknowledged) >= 40
+
+
 def test_acknowledged_cases_survive_sigkill(tmp_path: Path, rim_case: dict) -> None:
     db, port = tmp_path / "cases.sqlite3", _free_port()
     server = _start(db, tmp_path, port)
@@ -61,22 +81,7 @@ def test_acknowledged_cases_survive_sigkill(tmp_path: Path, rim_case: dict) -> N
                 if r.status_code == 201:
                     acknowledged.append((r.json()["id"], label))
 
-    workers = [threading.Thread(target=post_loop, args=(w,)) for w in range(3)]
-    try:
-        for t in workers:
-            t.start()
-        deadline = time.monotonic() + 30
-        while len(acknowledged) < 40 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(server.pid, signal.SIGKILL)  # mid-stream: the workers are still posting
-        server.wait(timeout=10)
-    finally:
-        stop.set()
-        for t in workers:
-            t.join(timeout=10)
-        if server.poll() is None:
-            server.kill()
-    assert len(acknowledged) >= 40
+    _kill_mid_stream(server, post_loop, acknowledged, stop)
 
     server = _start(db, tmp_path, port)
     try:
@@ -113,22 +118,7 @@ def test_retries_after_sigkill_neither_lose_nor_duplicate(tmp_path: Path, rim_ca
                 if r.status_code == 201:
                     acknowledged[label] = r.json()["id"]
 
-    workers = [threading.Thread(target=post_loop, args=(w,)) for w in range(3)]
-    try:
-        for t in workers:
-            t.start()
-        deadline = time.monotonic() + 30
-        while len(acknowledged) < 40 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-    finally:
-        stop.set()
-        for t in workers:
-            t.join(timeout=10)
-        if server.poll() is None:
-            server.kill()
-    assert len(acknowledged) >= 40
+    _kill_mid_stream(server, post_loop, acknowledged, stop)
 
     server = _start(db, tmp_path, port)
     try:

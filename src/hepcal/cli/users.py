@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.table import Table
 
 from hepcal.cli.common import err, fail, handle_errors, out
 
+T = TypeVar("T")
 users_app = typer.Typer(help="Named users of the web app: add, remove, list, revoke their sessions.", no_args_is_help=True)
 
 DatabaseUrl = Annotated[Optional[str], typer.Option("--database-url", help="SQLAlchemy URL of the store (default: as hepcal serve).", show_default=False)]
@@ -30,6 +32,15 @@ def _store(database_url: Optional[str], data_dir: Optional[Path]):  # type: igno
     if data_dir is not None and database_url is None:
         settings = dataclasses.replace(settings, database_url=f"sqlite:///{data_dir / 'cases.sqlite3'}")
     return open_store(database_url or settings.database_url)
+
+
+def _on_store(database_url: Optional[str], data_dir: Optional[Path], action: Callable[[Any], T]) -> T:
+    """Run ``action(store)`` and close the store's connections."""
+    store = _store(database_url, data_dir)
+    try:
+        return action(store)
+    finally:
+        store.engine.dispose()
 
 
 @users_app.command("add")
@@ -51,11 +62,7 @@ def add(
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     digest = hash_password(password)
-    store = _store(database_url, data_dir)
-    try:
-        store.add_user(name, team, digest)
-    finally:
-        store.engine.dispose()
+    _on_store(database_url, data_dir, lambda store: store.add_user(name, team, digest))
     err.print(f"user {name} added to team {team}", markup=False)
 
 
@@ -63,12 +70,7 @@ def add(
 @handle_errors
 def remove(name: Annotated[str, typer.Argument(help="User name.")], database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Remove a user and end their sessions (their stored cases stay, with their name)."""
-    store = _store(database_url, data_dir)
-    try:
-        gone = store.remove_user(name)
-    finally:
-        store.engine.dispose()
-    if not gone:
+    if not _on_store(database_url, data_dir, lambda store: store.remove_user(name)):
         fail(f"no user named {name[:100]!r}")
     err.print(f"user {name} removed; their sessions are ended", markup=False)
 
@@ -77,11 +79,7 @@ def remove(name: Annotated[str, typer.Argument(help="User name.")], database_url
 @handle_errors
 def revoke(name: Annotated[str, typer.Argument(help="User name.")], database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """End every session of a user (they must sign in again)."""
-    store = _store(database_url, data_dir)
-    try:
-        n = store.revoke_sessions(name)
-    finally:
-        store.engine.dispose()
+    n = _on_store(database_url, data_dir, lambda store: store.revoke_sessions(name))
     err.print(f"{n} session(s) of {name} ended", markup=False)
 
 
@@ -89,11 +87,7 @@ def revoke(name: Annotated[str, typer.Argument(help="User name.")], database_url
 @handle_errors
 def list_users(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """List the users and their teams."""
-    store = _store(database_url, data_dir)
-    try:
-        rows = store.list_users()
-    finally:
-        store.engine.dispose()
+    rows = _on_store(database_url, data_dir, lambda store: store.list_users())
     t = Table("user", "team", "added", title=f"{len(rows)} user(s)", title_justify="left")
     for u in rows:
         t.add_row(u.name, u.team, u.created_at.strftime("%Y-%m-%d %H:%M"))
