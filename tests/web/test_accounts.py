@@ -228,3 +228,49 @@ def test_exposure_check_counts_named_users(tmp_path: Path) -> None:
 def test_hostile_case_bodies_are_422_not_500(client: TestClient, body: bytes) -> None:
     r = client.post("/api/assess", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and len(r.text) < 20_000, r.text[:200]
+
+
+def test_cookies_are_secure_off_loopback(tmp_path: Path) -> None:
+    from hepcal.web.settings import secure_cookies_for
+
+    s = Settings(database_url="sqlite://", data_dir=tmp_path)
+    assert not secure_cookies_for("127.0.0.1", s) and not secure_cookies_for("::1", s)
+    assert secure_cookies_for("0.0.0.0", s) and secure_cookies_for("10.1.2.3", s)
+    assert secure_cookies_for("127.0.0.1", dataclasses.replace(s, secure_cookies=True))
+
+
+def test_trusted_proxy_header_names_the_user(settings: Settings) -> None:
+    add_user(settings, "dave", "liver")
+    s = dataclasses.replace(settings, proxy_user_header="x-remote-user")
+    with TestClient(create_app(s, pipeline=FakePipeline()), raise_server_exceptions=False) as c:
+        assert c.get("/api/cases").status_code == 401  # no header: nobody
+        saved = c.post("/api/cases", json={"case": CASE}, headers={"x-remote-user": "dave", "x-csrf-token": "1"})
+        # a proxy-authenticated browser still needs the CSRF double submit
+        assert saved.status_code == 403
+        csrf = c.get("/assess", headers={"x-remote-user": "dave"}).cookies.get("hepcal_csrf") or c.cookies["hepcal_csrf"]
+        saved = c.post("/api/cases", json={"case": CASE}, headers={"x-remote-user": "dave", "x-csrf-token": csrf})
+        assert saved.status_code == 201 and saved.json()["user"] == "dave" and saved.json()["team"] == "liver"
+        assert c.get("/api/cases", headers={"x-remote-user": "erin"}).json()["total"] == 0  # team default
+
+
+def test_migration_from_0001_keeps_cases_in_team_default(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from importlib import resources
+    from sqlalchemy import text
+
+    from hepcal.web.store.db import make_engine, open_store
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("hepcal.web.store").joinpath("migrations")))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO cases (created_at, user, kb_version, label, top_diagnosis, malignancy_probability, action, "
+                          "search_text, \"case\", assessment) VALUES ('2025-01-01 00:00:00', 'old', '1', 'kept', 'x', 0.1, 'a', '', '{}', '{}')"))
+    engine.dispose()
+    store = open_store(url)
+    rec = store.get_case(1, team="default")
+    assert rec is not None and rec.label == "kept" and rec.client_key is None

@@ -32,12 +32,12 @@ def register(app: typer.Typer) -> None:
         log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", help="uvicorn log level."),
     ) -> None:
         """Start the web app: checklist assessment, CT upload, stored cases, JSON API."""
-        from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env, is_loopback
+        from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env, secure_cookies_for
         from hepcal.web.store import open_store
 
         settings = from_env()
         # Off loopback the session cookie only travels over HTTPS (a TLS proxy in front).
-        changes: dict = {"allowed_hosts": allowed_hosts_for(host), "secure_cookies": settings.secure_cookies or not is_loopback(host)}
+        changes: dict = {"allowed_hosts": allowed_hosts_for(host), "secure_cookies": secure_cookies_for(host, settings)}
         if data_dir is not None:
             changes["data_dir"] = data_dir
             if database_url is None and not _env_url():

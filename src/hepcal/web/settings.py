@@ -153,6 +153,11 @@ def check_exposure(host: str, settings: Settings, has_users: bool = False) -> No
         )
 
 
+def secure_cookies_for(host: str, settings: Settings) -> bool:
+    """Cookies are ``Secure`` (HTTPS only) when asked, and always when listening beyond loopback."""
+    return settings.secure_cookies or not is_loopback(host)
+
+
 def allowed_hosts_for(host: str) -> tuple[str, ...]:
     """Host headers accepted: loopback names only when bound to loopback (defeats DNS rebinding)."""
     if is_loopback(host):
