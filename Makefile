@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean browser pacs-server fit validate
+.PHONY: install demo test test-fast fuzz bench clean browser pacs-server fit validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ fit: $(STAMP)  ## refit the knowledge base to the case library, then check it (c
 validate: $(STAMP)  ## nested cross-validation over the case library, then the frozen hold-out
 	$(BIN)/hepcal validate --cv 5 --repeats 2
 	$(BIN)/hepcal validate --holdout
+
+fuzz: $(STAMP)  ## longer property-based runs: the case reader (5,000 examples per property) and the API (schemathesis)
+	HEPCAL_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q tests/findings/test_reader.py tests/findings/test_fuzz.py tests/web/test_openapi_fuzz.py --hypothesis-show-statistics
 
 bench: $(STAMP)  ## benchmarks; writes bench-results.json
 	$(BIN)/python benchmarks/run.py

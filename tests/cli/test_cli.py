@@ -152,9 +152,17 @@ def test_validate_reports_metrics(tmp_path):
 
 def test_validate_bad_line_exit_1(tmp_path):
     f = tmp_path / "v.jsonl"
-    f.write_text(json.dumps({"case": {"finding": {"count": "few"}}, "diagnosis": "nope", "source": "x"}) + "\n")
+    f.write_text(json.dumps({"case": {"finding": {"count": "few"}}, "diagnosis": "nope", "source": "x"}) + "\n"
+                 + json.dumps({"case": {"finding": {"calcification": ["ductal"]}}, "diagnosis": "hepatolithiasis", "source": "t"}) + "\n")
     r = run("validate", str(f))
     assert r.exit_code == 1 and "not a known id" in r.stderr
+
+
+def test_validate_every_line_bad_exits_2(tmp_path):
+    f = tmp_path / "v.jsonl"
+    f.write_text(json.dumps({"case": {"finding": {"count": "few"}}, "diagnosis": "nope", "source": "x"}) + "\n")
+    r = run("validate", str(f))
+    assert r.exit_code == 2 and "not a known id" in r.stderr and "no labelled case" in r.stderr
 
 
 @pytest.mark.parametrize("args", [["assess"], ["explain", RIM], ["nonsense"]])
@@ -166,4 +174,6 @@ def test_jsonl_non_utf8_is_a_clear_error(tmp_path):
     f = tmp_path / "latin.jsonl"
     f.write_bytes(json.dumps({"finding": {"count": "few"}}).encode() + b"\n\xff\xfe\n")
     r = run("assess", str(f), "--format", "jsonl")
-    assert r.exit_code == 2 and "not UTF-8" in r.stderr and "Traceback" not in r.stderr
+    # line 2 is reported on its own number; line 1 was assessed
+    assert r.exit_code == 1 and "latin.jsonl:2: not UTF-8" in r.stderr and "Traceback" not in r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["line"] == 1

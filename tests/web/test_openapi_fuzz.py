@@ -6,6 +6,7 @@ token, so they reach the handlers rather than stopping at authentication.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -25,10 +26,14 @@ _APP = create_app(
              users={TOKEN: "fuzz"}, max_upload_mb=1),
     pipeline=FakePipeline(),
 )
+# The store and the scan runner are opened by the app's lifespan: run it once for the module.
+_LIFESPAN = __import__("fastapi.testclient", fromlist=["TestClient"]).TestClient(_APP)
+_LIFESPAN.__enter__()
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
+EXAMPLES = max(12, int(os.environ.get("HEPCAL_FUZZ_EXAMPLES", "12")) // 50)
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_error(case) -> None:  # type: ignore[no-untyped-def]
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=[not_a_server_error])

@@ -9,7 +9,9 @@ from typing import Optional
 
 import typer
 
-from hepcal.cli.common import EXIT_PARTIAL, err, fail, formats, handle_errors, out, write_line
+from rich.markup import escape
+
+from hepcal.cli.common import EXIT_PARTIAL, EXIT_USAGE, clean, err, error, fail, formats, handle_errors, out, write_line
 from hepcal.cli.render import assessment_view
 from hepcal.cli.report import LANG_OPTION, Lang
 from hepcal.findings import json_schema, load_case
@@ -30,24 +32,25 @@ def _kb(path: Optional[Path]) -> KnowledgeBase:
 KB_OPTION = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)
 
 
-def _stream(source: str, fmt: Format, kb: KnowledgeBase) -> int:
-    """Assess a JSONL stream line by line; returns the number of bad lines."""
+def _stream(source: str, fmt: Format, kb: KnowledgeBase) -> tuple[int, int]:
+    """Assess a JSONL stream line by line; returns (cases assessed, bad lines)."""
     if source == "-":
-        lines, where = sys.stdin, "<stdin>"
+        lines, where = getattr(sys.stdin, "buffer", sys.stdin), "<stdin>"
     else:
         lines, where = open_lines(source), source
-    bad = 0
+    good = bad = 0
     first = True
     if fmt is Format.json:
         sys.stdout.write("[")
     for line in iter_cases(lines, where):
         if line.error is not None:
             bad += 1
-            err.print(f"error: {line.error}", markup=False, highlight=False)
+            error(line.error)
             continue
+        good += 1
         a = assess_case(line.record, kb)
         if fmt is Format.table:
-            out.print(assessment_view(a, title=f"{where}:{line.number}"), soft_wrap=False)
+            out.print(assessment_view(a, title=escape(clean(f"{where}:{line.number}"))), soft_wrap=False)
             continue
         payload = {"line": line.number, **a.to_dict()}
         if fmt is Format.json:
@@ -57,7 +60,16 @@ def _stream(source: str, fmt: Format, kb: KnowledgeBase) -> int:
             write_line(json.dumps(payload))
     if fmt is Format.json:
         write_line("\n]")
-    return bad
+    return good, bad
+
+
+def stream_exit(good: int, bad: int) -> int:
+    """The exit code of a JSONL run: 0 all assessed, 1 some lines failed, 2 none assessed."""
+    if bad == 0 and good > 0:
+        return 0
+    if good == 0:
+        return EXIT_USAGE
+    return EXIT_PARTIAL
 
 
 def register(app: typer.Typer) -> None:
@@ -75,10 +87,15 @@ def register(app: typer.Typer) -> None:
         if is_jsonl(source) or (source == "-" and fmt is Format.jsonl):
             if report_dir is not None:
                 fail("--report writes the reports of one case; give a single case file (hepcal report writes them for a scan)")
-            bad = _stream(source, fmt, kb)
-            if bad:
-                err.print(f"{bad} line(s) could not be assessed; the others were.", highlight=False)
-                raise typer.Exit(EXIT_PARTIAL)
+            good, bad = _stream(source, fmt, kb)
+            code = stream_exit(good, bad)
+            if code == EXIT_USAGE:
+                what = f"none of its {bad} line(s) could be assessed" if bad else "it holds no case (every line is blank)"
+                error(f"{clean(source if source != '-' else '<stdin>')}: {what}")
+            elif code == EXIT_PARTIAL:
+                err.print(f"{bad} line(s) could not be assessed; the other {good} were.")
+            if code:
+                raise typer.Exit(code)
             return
         case = load_case(source, sys.stdin)
         a = assess_case(case, kb)

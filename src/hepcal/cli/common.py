@@ -1,13 +1,19 @@
 """What every command shares: the consoles and the translation of errors into exit codes.
 
 Exit codes: 0 success; 1 some items of a batch failed (the good ones were processed);
-2 bad input or usage (nothing was processed). A user's error is one clear message on stderr,
-never a traceback.
+2 bad input or usage (nothing was processed, or no item of a batch could be). A user's error is
+one clear message on stderr, never a traceback.
+
+Messages quote the user's input (a key, a value, a file name), so nothing from it may act on the
+terminal: both consoles have emoji codes off (``:100:`` stays text), messages are printed without
+markup (``[bold]`` stays text), and :func:`clean` removes control characters (ANSI escapes,
+carriage returns, bidirectional overrides) from every message before it is printed.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -15,11 +21,15 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from hepcal.errors import HepcalError
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+
+# C0 controls except tab and newline, DEL, C1 controls, and the bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,8 +37,18 @@ EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 
 
+def clean(message: object) -> str:
+    """The message with every control character shown as ``?`` (safe to print to a terminal)."""
+    return _CONTROL.sub("?", str(message))
+
+
+def error(message: object) -> None:
+    """Print ``error: <message>`` on stderr, the message as inert text."""
+    err.print(Text.assemble(("error:", "bold red"), " ", clean(message)))
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    error(message)
     raise typer.Exit(code)
 
 
@@ -40,7 +60,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except HepcalError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
+            error(exc)
             raise typer.Exit(EXIT_USAGE) from None
         except BrokenPipeError:
             sys.stderr.close()

@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Each module defines register(app). Order is the order of `hepcal --help`.
-COMMAND_MODULES: tuple[str, ...] = ("assess", "validate", "scan", "report", "serve", "batch", "listen", "kb")
+COMMAND_MODULES: tuple[str, ...] = ("assess", "validate", "scan", "report", "serve", "users", "batch", "listen", "kb")
 
 
 def _version(value: bool) -> None:

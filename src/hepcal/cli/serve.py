@@ -20,17 +20,19 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs HEPCAL_TOKEN or HEPCAL_USERS."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs users (hepcal users add), HEPCAL_TOKEN or HEPCAL_USERS."),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
         database_url: Optional[str] = typer.Option(None, "--database-url", help="SQLAlchemy URL of the case store (default: HEPCAL_DATABASE_URL, else a SQLite file in the data folder)."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder for the SQLite file and scan jobs (default: HEPCAL_DATA_DIR or ~/.local/share/hepcal)."),
         log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", help="How much the server logs."),
     ) -> None:
         """Start the web app: checklist assessment, CT upload, stored cases, JSON API."""
-        from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env
+        from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env, secure_cookies_for
+        from hepcal.web.store import open_store
 
         settings = from_env()
-        changes: dict = {"allowed_hosts": allowed_hosts_for(host)}
+        # Off loopback the session cookie only travels over HTTPS (a TLS proxy in front).
+        changes: dict = {"allowed_hosts": allowed_hosts_for(host), "secure_cookies": secure_cookies_for(host, settings)}
         if data_dir is not None:
             changes["data_dir"] = data_dir
             if database_url is None and not _env_url():
@@ -38,7 +40,12 @@ def register(app: typer.Typer) -> None:
         if database_url is not None:
             changes["database_url"] = database_url
         settings = dataclasses.replace(settings, **changes)
-        check_exposure(host, settings)
+        store = open_store(settings.database_url)
+        try:
+            has_users = store.has_users()
+        finally:
+            store.engine.dispose()
+        check_exposure(host, settings, has_users)
 
         import uvicorn
 

@@ -10,8 +10,8 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from hepcal.cli.common import EXIT_PARTIAL, err, fail, formats, handle_errors, out, write_line
-from hepcal.findings.io import read_text
+from hepcal.cli.common import EXIT_PARTIAL, error, fail, formats, handle_errors, out, write_line
+from hepcal.findings.io import open_lines
 from hepcal.knowledge import load
 from hepcal.validation import evaluate, read_labelled
 
@@ -134,17 +134,22 @@ def register(app: typer.Typer) -> None:
         if holdout:
             fail("--holdout scores the case library's hold-out; give no file with it")
         if source == "-":
-            lines, where = sys.stdin.read().splitlines(), "<stdin>"
+            report = evaluate(read_labelled(getattr(sys.stdin, "buffer", sys.stdin), "<stdin>", kb), kb)
+            where = "<stdin>"
         else:
-            text, where = read_text(source)
-            lines = text.splitlines()
-        report = evaluate(read_labelled(lines, where, kb), kb)
+            where = source
+            with open_lines(source) as lines:
+                report = evaluate(read_labelled(lines, where, kb), kb)
         s = report.to_dict()
+        if not s["n"]:
+            for e in report.errors:
+                error(e)
+            fail(f"{where}: no labelled case could be read" + (f" ({len(report.errors)} line(s) failed)" if report.errors else " (the file is empty)"))
         if fmt is Format.json:
             write_line(json.dumps(s, indent=2))
         else:
             _file_table(s, where, kb.version)
         if report.errors:
             for e in report.errors:
-                err.print(f"error: {e}", markup=False, highlight=False)
+                error(e)
             raise typer.Exit(EXIT_PARTIAL)

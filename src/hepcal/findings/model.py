@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from hepcal.errors import InputError
+from hepcal.errors import InputError, listed, shown
 from hepcal.findings.contract import FieldSpec, contract
 
 
@@ -37,7 +37,7 @@ class CaseError(InputError):
         self.where = where
         prefix = f"{where}: " if where else ""
         lines = [f"{prefix}invalid case ({len(problems)} problem(s))"]
-        lines += [f"  - {p}" for p in problems]
+        lines += [f"  - {p}" for p in listed([str(p) for p in problems])]
         super().__init__("\n".join(lines))
 
 
@@ -98,7 +98,7 @@ Case = BaseModel  # type alias for annotations: every case is an instance of cas
 
 
 def _problem_from(err: dict[str, Any]) -> Problem:
-    loc = [str(x) if str(x) else "''" for x in err["loc"]]
+    loc = [shown(x, 40).strip("'") if len(str(x)) > 40 else (str(x) or "''") for x in err["loc"]]
     path = ".".join(loc)
     value = err.get("input")
     kind = err["type"]
@@ -111,12 +111,12 @@ def _problem_from(err: dict[str, Any]) -> Problem:
             allowed = ", ".join(c.sections.get(loc[0], ()))
         return Problem(path=path, value=value, message=f"unknown key; allowed keys here: {allowed}")
     if spec is not None:
-        shown = repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) < 80 else "…"
+        text = shown(value)
         if spec.type == "enum_list" and len(loc) == 3:
-            return Problem(path=path, value=value, message=f"{shown} is not allowed; {spec.path} takes values from {', '.join(spec.values)}")
+            return Problem(path=path, value=value, message=f"{text} is not allowed; {spec.path} takes values from {', '.join(spec.values)}")
         if "distinct" in str(err.get("msg", "")):
-            return Problem(path=path, value=value, message=f"{shown} repeats a value; {spec.allowed()}")
-        return Problem(path=path, value=value, message=f"{shown} is not allowed; expected {spec.allowed()}")
+            return Problem(path=path, value=value, message=f"{text} repeats a value; {spec.allowed()}")
+        return Problem(path=path, value=value, message=f"{text} is not allowed; expected {spec.allowed()}")
     if kind in ("model_type", "dict_type"):
         return Problem(path=path or "(case)", value=value, message=f"expected a mapping of keys, got {type(value).__name__}")
     return Problem(path=path or "(case)", value=value, message=str(err.get("msg")))

@@ -13,6 +13,7 @@ from typing import Any
 
 from hepcal.findings.contract import Contract, FieldSpec, contract
 from hepcal.findings.model import CaseError, Problem
+from hepcal.findings.overrides import value_from_text
 
 NONE_OF_THESE = "__none__"  # form value meaning "the list is known and empty"
 FIRST_SECTIONS = ("finding",)  # the lesion is what the reader enters first; the rest follows in contract order
@@ -90,7 +91,9 @@ def case_from_form(form: Mapping[str, Sequence[str]], c: Contract | None = None)
     """The case mapping a submitted checklist describes (not yet validated against the model).
 
     ``form`` maps field names (``section.key``) to submitted values. Empty values are unknown and
-    left out; anything not in the contract is ignored (the page sends only contract keys).
+    left out; anything not in the contract is ignored (the page sends only contract keys). Text
+    becomes a value by the same rule as ``--set`` in the CLI
+    (:func:`hepcal.findings.overrides.value_from_text`).
     """
     c = c or contract()
     case: dict[str, dict[str, Any]] = {}
@@ -106,16 +109,11 @@ def case_from_form(form: Mapping[str, Sequence[str]], c: Contract | None = None)
             raw = _one(form, path)
             if not raw:
                 continue
-            if spec.type == "bool":
-                if raw not in ("true", "false"):
-                    problems.append(Problem(path=path, value=raw, message=f"{raw!r} is not allowed; expected {spec.allowed()}"))
-                    continue
-                value = raw == "true"
-            elif spec.type == "number":
+            if spec.type in ("bool", "number"):
                 try:
-                    value = float(raw)
-                except ValueError:
-                    problems.append(Problem(path=path, value=raw, message=f"{raw!r} is not a number; expected {spec.allowed()}"))
+                    value = value_from_text(spec, raw)
+                except CaseError as exc:
+                    problems.extend(exc.problems)
                     continue
             else:
                 value = raw

@@ -1,30 +1,54 @@
-"""FastAPI dependencies: the app's services, the current user, and the write check (CSRF)."""
+"""FastAPI dependencies: the app's services, the current user, and the write check (CSRF).
+
+The credentials are declared with ``fastapi.security`` (a bearer token, the session cookie), so
+the OpenAPI schema states them; the checking itself is :func:`hepcal.web.security.identify`.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
-from hepcal.web.security import AuthRequired, check_csrf, identify
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from hepcal.web.accounts import Identity
+from hepcal.web.security import SESSION_COOKIE, AuthRequired, check_csrf, identify
 from hepcal.web.services import Services
+
+bearer_scheme = HTTPBearer(auto_error=False, description="A token from HEPCAL_TOKEN/HEPCAL_USERS or a session token from POST /api/session.")
+cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The session cookie the sign-in page sets.")
 
 
 def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def current_user(request: Request) -> str:
+def _identify(request: Request) -> tuple[Identity | None, bool]:
+    svc = services(request)
+    return identify(request, svc.settings, svc.store, svc.auth_required())
+
+
+def current_user(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+    _cookie: Annotated[str | None, Depends(cookie_scheme)] = None,
+) -> Identity:
     """The authenticated user; raises AuthRequired (401 for the API, login page for pages)."""
-    user, _ = identify(request, services(request).settings)
-    if user is None:
+    who, _ = _identify(request)
+    if who is None:
         raise AuthRequired()
-    return user
+    return who
 
 
-async def writer(request: Request) -> str:
+async def writer(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+    _cookie: Annotated[str | None, Depends(cookie_scheme)] = None,
+) -> Identity:
     """The user, for a request that changes something: it must also pass the CSRF check."""
-    settings = services(request).settings
-    user, from_bearer = identify(request, settings)
-    if user is None:
+    svc = services(request)
+    who, from_bearer = _identify(request)
+    if who is None:
         raise AuthRequired()
-    await check_csrf(request, settings, from_bearer)
-    return user
+    await check_csrf(request, svc.settings, from_bearer, svc.auth_required())
+    return who

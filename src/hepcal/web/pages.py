@@ -11,11 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hepcal.errors import HepcalError
+from hepcal.errors import HepcalError, InputError, NotFound
 from hepcal.findings import CaseError
+from hepcal.web.accounts import Identity, TooManyAttempts
 from hepcal.web.checklist import case_from_form, checklist
 from hepcal.web.deps import current_user, services, writer
-from hepcal.web.security import SESSION_COOKIE, login_user, safe_next
+from hepcal.web.security import SESSION_COOKIE, check_csrf, safe_next
 from hepcal.web.services import Services, clean_label
 from hepcal.web.templating import render
 
@@ -46,24 +47,24 @@ def home() -> RedirectResponse:
 
 @router.get("/assess", response_class=HTMLResponse)
 def assess_page(request: Request, case: int | None = Query(None, ge=1, le=MAX_ID), scan: str | None = Query(None, max_length=40),
-                lesion: int | None = Query(None, ge=0, le=10000), user: str = Depends(current_user),
+                lesion: int | None = Query(None, ge=0, le=10000), who: Identity = Depends(current_user),
                 svc: Services = Depends(services)) -> Response:
     values: dict[str, Any] = {}
     source = None
     label = ""
     if case is not None:
-        rec = svc.store.get_case(case)
+        rec = svc.store.get_case(case, team=who.team)
         if rec is None:
-            raise LookupError(f"case {case} not found")
+            raise NotFound(f"case {case} not found")
         values, label, source = rec.case, rec.label, {"kind": "case", "id": rec.id}
     elif scan is not None and lesion is not None:
         from hepcal.web.scans import lesion_case
 
-        job = svc.store.get_job(scan)
+        job = svc.store.get_job(scan, team=who.team)
         result = (job.result or {}) if job is not None else {}
         lesions = result.get("lesions") or []
         if job is None or lesion >= len(lesions):
-            raise LookupError(f"lesion {lesion} of scan {scan} not found")
+            raise NotFound(f"lesion {lesion} of scan {scan} not found")
         found = lesions[lesion]
         values = lesion_case(found)
         label = f"CT lesion {lesion + 1}"
@@ -78,11 +79,11 @@ def assess_page(request: Request, case: int | None = Query(None, ge=1, le=MAX_ID
         except HepcalError as exc:
             problems = _problems(exc)
     return render(request, "assess.html", sections=checklist(values), assessment=assessment, problems=problems,
-                  label=label, source=source, user=user)
+                  label=label, source=source, user=who.user)
 
 
 @router.post("/assess", response_class=HTMLResponse)
-async def assess_submit(request: Request, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+async def assess_submit(request: Request, who: Identity = Depends(writer), svc: Services = Depends(services)) -> Response:
     """The no-script path: the checklist submitted as a form, the page rendered with results."""
     form = _form_lists(await request.form())
     label = (form.get("label") or [""])[-1]
@@ -94,91 +95,91 @@ async def assess_submit(request: Request, user: str = Depends(writer), svc: Serv
     except HepcalError as exc:
         problems = _problems(exc)
     return render(request, "assess.html", sections=checklist(values), assessment=assessment, problems=problems,
-                  label=label, source=None, user=user, status_code=200 if not problems else 422)
+                  label=label, source=None, user=who.user, status_code=200 if not problems else 422)
 
 
 @router.post("/cases")
-async def save_case(request: Request, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+async def save_case(request: Request, who: Identity = Depends(writer), svc: Services = Depends(services)) -> Response:
     form = _form_lists(await request.form())
     label = (form.get("label") or [""])[-1]
     values: dict[str, Any] = {}
     try:
         values = case_from_form(form)
-        rec = svc.save_case(values, clean_label(label), user)
+        rec, _ = svc.save_case(values, clean_label(label), who, client_key=(form.get("idempotency_key") or [None])[-1])
     except HepcalError as exc:
         return render(request, "assess.html", sections=checklist(values), assessment=None, problems=_problems(exc),
-                      label=label, source=None, user=user, status_code=422)
+                      label=label, source=None, user=who.user, status_code=422)
     return RedirectResponse(f"/cases/{rec.id}", status_code=303)
 
 
 @router.get("/cases", response_class=HTMLResponse)
 def cases_page(request: Request, q: str = Query("", max_length=200), page: int = Query(1, ge=1, le=100000),
-               user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+               who: Identity = Depends(current_user), svc: Services = Depends(services)) -> Response:
     per_page = 50
-    rows, total = svc.store.list_cases(q, per_page, (page - 1) * per_page)
+    rows, total = svc.store.list_cases(q, per_page, (page - 1) * per_page, team=who.team)
     return render(request, "cases.html", rows=rows, total=total, q=q, page=page,
-                  pages=max(1, (total + per_page - 1) // per_page), user=user)
+                  pages=max(1, (total + per_page - 1) // per_page), user=who.user)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: CaseId, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
-    rec = svc.store.get_case(case_id)
+def case_page(request: Request, case_id: CaseId, who: Identity = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    rec = svc.store.get_case(case_id, team=who.team)
     if rec is None:
-        raise LookupError(f"case {case_id} not found")
+        raise NotFound(f"case {case_id} not found")
     from hepcal.web.reports import available_formats, kb_version
 
-    return render(request, "case.html", rec=rec, assessment=rec.assessment, user=user,
+    return render(request, "case.html", rec=rec, assessment=rec.assessment, user=who.user,
                   report_formats=available_formats(), current_kb=kb_version())
 
 
 @router.post("/cases/{case_id}/reassess")
-def reassess(case_id: CaseId, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
-    rec = svc.store.get_case(case_id)
+def reassess(case_id: CaseId, who: Identity = Depends(writer), svc: Services = Depends(services)) -> Response:
+    rec = svc.store.get_case(case_id, team=who.team)
     if rec is None:
-        raise LookupError(f"case {case_id} not found")
-    new = svc.reassess(rec, user)
+        raise NotFound(f"case {case_id} not found")
+    new, _ = svc.reassess(rec, who)
     return RedirectResponse(f"/cases/{new.id}", status_code=303)
 
 
 @router.get("/cases/{case_id}/report.{fmt}")
-def case_report(case_id: CaseId, fmt: str, _: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+def case_report(case_id: CaseId, fmt: str, who: Identity = Depends(current_user), svc: Services = Depends(services)) -> Response:
     from hepcal.web.reports import render_report
 
-    rec = svc.store.get_case(case_id)
+    rec = svc.store.get_case(case_id, team=who.team)
     if rec is None:
-        raise LookupError(f"case {case_id} not found")
+        raise NotFound(f"case {case_id} not found")
     return render_report(rec, fmt)
 
 
 @router.get("/ct", response_class=HTMLResponse)
-def ct_page(request: Request, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+def ct_page(request: Request, who: Identity = Depends(current_user), svc: Services = Depends(services)) -> Response:
     from hepcal.web.scans import imaging_available
 
-    return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=[], user=user,
+    return render(request, "ct.html", jobs=svc.store.list_jobs(team=who.team), problems=[], user=who.user,
                   imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb)
 
 
 @router.post("/ct")
 def ct_upload(request: Request, study: UploadFile = File(...), liver_mask: UploadFile | None = File(None),
-              csrf_token: str = Form(""), user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+              csrf_token: str = Form(""), who: Identity = Depends(writer), svc: Services = Depends(services)) -> Response:
     from hepcal.web.scans import imaging_available
 
     try:
         mask = liver_mask.file if liver_mask is not None and liver_mask.filename else None
-        job_id = svc.start_scan(study.file, mask, user)
+        job_id = svc.start_scan(study.file, mask, who)
     except HepcalError as exc:
-        return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=_problems(exc), user=user,
+        return render(request, "ct.html", jobs=svc.store.list_jobs(team=who.team), problems=_problems(exc), user=who.user,
                       imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb, status_code=422)
     return RedirectResponse(f"/ct/{job_id}", status_code=303)
 
 
 @router.get("/ct/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: str, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
-    job = svc.store.get_job(job_id) if len(job_id) <= 40 else None
+def job_page(request: Request, job_id: str, who: Identity = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    job = svc.store.get_job(job_id, team=who.team) if len(job_id) <= 40 else None
     if job is None:
-        raise LookupError(f"scan job {job_id} not found")
+        raise NotFound(f"scan job {job_id} not found")
     lesions = (job.result or {}).get("lesions", []) if job.status == "done" else []
-    return render(request, "job.html", job=job, lesions=lesions, user=user)
+    return render(request, "job.html", job=job, lesions=lesions, user=who.user)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -188,21 +189,29 @@ def login_page(request: Request, next: str = Query("/assess", max_length=500)) -
 
 @router.post("/login")
 async def login(request: Request, svc: Services = Depends(services)) -> Response:
-    from hepcal.web.security import check_csrf
-
-    await check_csrf(request, svc.settings, False)
+    await check_csrf(request, svc.settings, False, svc.auth_required())
     form = await request.form()
-    token = str(form.get("token") or "")
+    name = str(form.get("name") or "").strip()
+    password = str(form.get("password") or form.get("token") or "")
     target = safe_next(str(form.get("next") or "/assess"))
-    if login_user(token, svc.settings) is None:
-        return render(request, "login.html", next=target, problems=["That token is not valid."], user=None, status_code=401)
+    client = request.client.host if request.client else ""
+    try:
+        _, token = svc.sign_in(name, password, client)
+    except TooManyAttempts as exc:
+        return render(request, "login.html", next=target, user=None, status_code=429,
+                      problems=[f"Too many failed sign-ins; try again in {exc.retry_after // 60 + 1} minute(s)."])
+    except InputError:
+        return render(request, "login.html", next=target, problems=["That name and password are not valid."], user=None, status_code=401)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token.strip(), httponly=True, samesite="strict", secure=svc.settings.secure_cookies, path="/")
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=svc.settings.secure_cookies, path="/",
+                        max_age=int(svc.settings.session_hours * 3600))
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, _: str = Depends(writer)) -> Response:
+async def logout(request: Request, who: Identity = Depends(writer), svc: Services = Depends(services)) -> Response:
+    """Sign out: the session ends in the store (a copied cookie stops working too)."""
+    svc.sign_out(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

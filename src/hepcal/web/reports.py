@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
+from hepcal.errors import NotFound
 from hepcal.web.store import CaseRecord
 
 MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "fhir.json": "application/fhir+json"}
@@ -60,7 +61,7 @@ def _source(rec: CaseRecord) -> Any:
 def render_report(rec: CaseRecord, fmt: str) -> Response:
     """The report of a stored case in ``fmt`` (one of :func:`available_formats`)."""
     if fmt not in available_formats():
-        raise LookupError(f"report format {fmt!r} is not available; available: {', '.join(available_formats()) or 'none'}")
+        raise NotFound(f"report format {fmt!r} is not available; available: {', '.join(available_formats()) or 'none'}")
     from hepcal.knowledge import load
 
     source = _source(rec)

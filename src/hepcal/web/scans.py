@@ -1,4 +1,13 @@
-"""CT scan jobs: the uploaded study is analysed in a background thread, progress in the store.
+"""CT scan jobs: the uploaded study is analysed in a worker process, progress in the store.
+
+A job runs in its own process (``spawn``, so nothing of the server's state is shared), under an
+address-space limit (``RLIMIT_AS``, ``HEPCAL_SCAN_MEMORY_MB``) and a wall-clock limit
+(``HEPCAL_SCAN_TIMEOUT_S``, with ``RLIMIT_CPU`` as a backstop): a study that needs more fails
+with a message saying which limit it hit, and the server goes on. The worker sends its progress
+and outcome over a pipe; a thread of the server (one job at a time) writes them to the store.
+
+Jobs whose folder is older than ``HEPCAL_JOB_RETENTION_DAYS`` are deleted (row and folder) at
+start and after each job; stored cases are not affected.
 
 Each job owns one folder, ``<data>/scans/<job id>/``: ``upload/`` (the files as received,
 renamed by their detected type), ``study/`` (an extracted DICOM series) and ``out/`` (what
@@ -11,12 +20,16 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import re
 import secrets
 import shutil
+import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -128,18 +141,72 @@ def _public(findings: dict[str, Any]) -> dict[str, Any]:
     return findings
 
 
-class ScanRunner:
-    """Runs scan jobs one at a time (a CT analysis already uses the machine's cores)."""
+@dataclass(frozen=True)
+class JobLimits:
+    """What one scan job may use; ``retention_days`` 0 keeps finished jobs forever."""
 
-    def __init__(self, store: Store, scans_dir: Path, pipeline: Pipeline | None = None):
+    memory_mb: int = 4096
+    timeout_s: int = 1800
+    retention_days: float = 7.0
+
+
+_ABS_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s\\/'\"]+)+[\\/]([^\s\\/'\"]+)")
+
+
+def without_paths(message: str, *roots: Path) -> str:
+    """A job message with server paths removed: known folders dropped, other paths cut to their name."""
+    for root in roots:
+        message = message.replace(str(root) + "/", "").replace(str(root), "")
+    return _ABS_PATH.sub(lambda m: m.group(1), message)
+
+
+def _limit_resources(memory_mb: int, cpu_s: int) -> None:
+    import resource
+
+    mem = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
+
+
+def _work(conn: Any, pipeline: Pipeline | None, study: Path, kind: Kind, mask: Path | None, folder: Path,
+          memory_mb: int, cpu_s: int) -> None:
+    """The body of a worker process: analyse one study, report over ``conn``, never raise."""
+    try:
+        _limit_resources(memory_mb, cpu_s)
+        source = extract_zip(study, folder / "study") if kind == "zip" else study
+        pipe = pipeline or imaging_pipeline()
+        result = pipe.scan_study(source, liver_mask=mask, progress=lambda step, f: conn.send(("progress", step, float(f))))
+        conn.send(("progress", "key images", 1.0))
+        conn.send(("done", str(pipe.write_outputs(result, folder / "out"))))
+    except MemoryError:
+        conn.send(("failed", "memory", ""))
+    except ImportError:
+        traceback.print_exc()
+        conn.send(("failed", "import", ""))
+    except HepcalError as exc:
+        conn.send(("failed", "input", str(exc)))
+    except BaseException:  # a bug: the trace goes to the server's log, the user gets no detail
+        traceback.print_exc()
+        conn.send(("failed", "bug", ""))
+    finally:
+        conn.close()
+
+
+class ScanRunner:
+    """Runs scan jobs one at a time (a CT analysis already uses the machine's cores), each in a
+    worker process under :class:`JobLimits`."""
+
+    def __init__(self, store: Store, scans_dir: Path, pipeline: Pipeline | None = None, limits: JobLimits = JobLimits()):
         self.store = store
         self.scans_dir = scans_dir
-        self.pipeline = pipeline  # None = the real one (imaging_pipeline()), loaded by the first job
+        self.pipeline = pipeline  # None = the real one (imaging_pipeline()), loaded by the worker
+        self.limits = limits
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hepcal-scan")
+        self._context = multiprocessing.get_context("spawn")
 
     def folder(self, job_id: str) -> Path:
         if not JOB_ID.match(job_id):
-            raise InputError(f"invalid job id {job_id!r}")
+            raise InputError(f"invalid job id {job_id[:40]!r}")
         return self.scans_dir / job_id
 
     def image_path(self, job_id: str, name: str, result: dict[str, Any] | None) -> Path | None:
@@ -158,28 +225,104 @@ class ScanRunner:
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def purge_expired(self) -> int:
+        """Delete jobs (rows and folders) past the retention, and folders without a job; returns the count."""
+        if self.limits.retention_days <= 0:
+            return 0
+        cutoff = datetime.now(timezone.utc) - timedelta(days=self.limits.retention_days)
+        expired = self.store.jobs_before(cutoff)
+        for job_id in expired:
+            remove_job_folder(self.scans_dir / job_id)
+        self.store.delete_jobs(expired)
+        known = self.store.job_ids()
+        stale = time.time() - 3600  # a folder without a row may be an upload still arriving
+        orphans = 0
+        if self.scans_dir.is_dir():
+            for folder in self.scans_dir.iterdir():
+                if folder.is_dir() and folder.name not in known and JOB_ID.match(folder.name) and folder.stat().st_mtime < stale:
+                    remove_job_folder(folder)
+                    orphans += 1
+        return len(expired) + orphans
+
     def _run(self, job_id: str, study: Path, kind: Kind, mask: Path | None) -> None:
         store = self.store
+        folder = self.folder(job_id)
         try:
             store.update_job(job_id, status="running", stage=STAGES["reading"], progress=0.02)
-            if kind == "zip":
-                source = extract_zip(study, self.folder(job_id) / "study")
+            outcome = self._supervise(job_id, study, kind, mask, folder)
+            if outcome[0] == "done":
+                findings = json.loads(Path(outcome[1]).read_text(encoding="utf-8"))
+                store.update_job(job_id, status="done", stage="done", progress=1.0, result=_public(findings))
             else:
-                source = study
-            pipeline = self.pipeline or imaging_pipeline()
-            result = pipeline.scan_study(source, liver_mask=mask, progress=_progress_callback(store, job_id))
-            store.update_job(job_id, stage=STAGES["key images"], progress=ANALYSIS_SHARE)
-            findings_path = pipeline.write_outputs(result, self.folder(job_id) / "out")
-            findings = json.loads(Path(findings_path).read_text(encoding="utf-8"))
-            store.update_job(job_id, status="done", stage="done", progress=1.0, result=_public(findings))
-        except ImportError:
-            log.warning("scan job %s: the CT pipeline cannot be imported", job_id, exc_info=True)
-            store.update_job(job_id, status="failed", message="CT analysis is not available in this installation (hepcal.imaging is missing)")
-        except HepcalError as exc:
-            store.update_job(job_id, status="failed", message=str(exc))
+                store.update_job(job_id, status="failed", message=without_paths(outcome[1], folder, self.scans_dir))
         except Exception:  # a bug must not leave the job "running" forever; the trace stays in the log
             log.exception("scan job %s failed", job_id)
             store.update_job(job_id, status="failed", message="the analysis failed unexpectedly; the server log has the details")
+        finally:
+            try:
+                self.purge_expired()
+            except Exception:
+                log.exception("cleaning up expired scan jobs failed")
+
+    def _supervise(self, job_id: str, study: Path, kind: Kind, mask: Path | None, folder: Path) -> tuple[str, str]:
+        """Run the worker process and follow it; returns ("done", findings path) or ("failed", message)."""
+        lim = self.limits
+        parent, child = self._context.Pipe(duplex=False)
+        proc = self._context.Process(target=_work, name=f"hepcal-scan-{job_id}", daemon=True,
+                                     args=(child, self.pipeline, study, kind, mask, folder, lim.memory_mb, lim.timeout_s))
+        proc.start()
+        child.close()
+        deadline = time.monotonic() + lim.timeout_s
+        report = _progress_callback(self.store, job_id)
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return "failed", f"the analysis took longer than the time limit of {lim.timeout_s} s (HEPCAL_SCAN_TIMEOUT_S) and was stopped"
+                if not parent.poll(min(remaining, 1.0)):
+                    if not proc.is_alive() and not parent.poll(0):
+                        return "failed", _death(proc.exitcode, lim)
+                    continue
+                try:
+                    message = parent.recv()
+                except EOFError:
+                    proc.join(5)
+                    return "failed", _death(proc.exitcode, lim)
+                if message[0] == "progress":
+                    if message[1] == "key images":
+                        self.store.update_job(job_id, stage=STAGES["key images"], progress=ANALYSIS_SHARE)
+                    else:
+                        report(message[1], message[2])
+                elif message[0] == "done":
+                    return "done", message[1]
+                else:
+                    return "failed", _failure(message[1], message[2], lim)
+        finally:
+            parent.close()
+            if proc.is_alive():
+                proc.kill()
+            proc.join(10)
+
+
+def _failure(kind: str, detail: str, lim: JobLimits) -> str:
+    if kind == "memory":
+        return f"the analysis needed more memory than the limit of {lim.memory_mb} MB (HEPCAL_SCAN_MEMORY_MB) and was stopped"
+    if kind == "import":
+        return "CT analysis is not available in this installation (hepcal.imaging is missing)"
+    if kind == "input":
+        return detail
+    return "the analysis failed unexpectedly; the server log has the details"
+
+
+def _death(exitcode: int | None, lim: JobLimits) -> str:
+    """Why a worker ended without an answer (killed by the kernel or by a limit)."""
+    import signal
+
+    if exitcode is not None and -exitcode == signal.SIGXCPU:
+        return f"the analysis used more processor time than the limit of {lim.timeout_s} s (HEPCAL_SCAN_TIMEOUT_S) and was stopped"
+    if exitcode is not None and -exitcode in (signal.SIGKILL, signal.SIGSEGV):
+        return f"the analysis process was stopped (most often by the memory limit of {lim.memory_mb} MB, HEPCAL_SCAN_MEMORY_MB)"
+    return "the analysis process ended without an answer; the server log has the details"
 
 
 def save_upload(src: Any, dest: Path, limit: int) -> int:

@@ -1,8 +1,10 @@
 """Who is asking, and whether a state-changing request really comes from our own pages.
 
-- Authentication: ``Authorization: Bearer <token>`` (API clients) or the session cookie set by
-  the login page (browsers). Without configured tokens the app is open, which the start-up check
-  allows only on a loopback address.
+- Authentication: ``Authorization: Bearer <token>`` (API clients: a configured token or a session
+  token from ``POST /api/session``) or the session cookie set by the login page (browsers), or,
+  when ``HEPCAL_PROXY_USER_HEADER`` names one, a header set by a trusted reverse proxy. Sessions
+  live in the store (:mod:`hepcal.web.accounts`): they expire and can be revoked. Without users,
+  tokens or a proxy header the app is open, which the start-up check allows only on loopback.
 - Cross-site request forgery: a random token in a cookie must come back in the
   ``X-CSRF-Token`` header or the ``csrf_token`` form field (double submit). Requests carrying a
   bearer token need no CSRF token, since a browser never adds that header on its own; neither
@@ -10,6 +12,8 @@
   a cross-site page cannot send ``application/json`` or a custom header without a CORS
   preflight, which this app never grants.
 - A size limit on request bodies, enforced while they arrive.
+- The security headers on every answer, errors and static files included
+  (:class:`SecurityHeaders`, the outermost middleware).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hepcal.web.accounts import DEFAULT_TEAM, Identity, token_digest
 from hepcal.web.settings import Settings
 
 CSRF_COOKIE = "hepcal_csrf"
@@ -57,7 +62,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _match(token: str, settings: Settings) -> str | None:
+def match_token(token: str, settings: Settings) -> str | None:
     for known, user in settings.users.items():
         if hmac.compare_digest(token.encode(), known.encode()):
             return user
@@ -70,20 +75,38 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def identify(request: Request, settings: Settings) -> tuple[str | None, bool]:
-    """(user or None, whether the user came from a bearer token)."""
+def _session_identity(token: str, store: Any) -> Identity | None:
+    if not token or len(token) > 200:
+        return None
+    ws = store.live_session(token_digest(token))
+    return Identity(ws.user, ws.team) if ws is not None else None
+
+
+def _token_identity(token: str, settings: Settings, store: Any) -> Identity | None:
+    user = match_token(token, settings)
+    return Identity(user, DEFAULT_TEAM) if user is not None else _session_identity(token, store)
+
+
+def _proxy_identity(request: Request, settings: Settings, store: Any) -> Identity | None:
+    name = request.headers.get(settings.proxy_user_header or "", "").strip()
+    if not name or len(name) > 100 or not name.isprintable():
+        return None
+    known = store.get_user(name)
+    return Identity(name, known.team if known is not None else DEFAULT_TEAM)
+
+
+def identify(request: Request, settings: Settings, store: Any, auth_required: bool) -> tuple[Identity | None, bool]:
+    """(who is asking or None, whether they came with a bearer token)."""
+    local = Identity(settings.local_user, DEFAULT_TEAM)
+    if settings.proxy_user_header:
+        return _proxy_identity(request, settings, store), False
     token = bearer_token(request)
     if token is not None:
-        return (_match(token, settings), True) if settings.auth_required else (settings.local_user, True)
-    if not settings.auth_required:
-        return settings.local_user, False
+        return (_token_identity(token, settings, store), True) if auth_required else (local, True)
+    if not auth_required:
+        return local, False
     cookie = request.cookies.get(SESSION_COOKIE)
-    return (_match(cookie, settings) if cookie else None), False
-
-
-def login_user(token: str, settings: Settings) -> str | None:
-    """The user a token typed on the login page belongs to."""
-    return _match(token.strip(), settings) if token else None
+    return (_session_identity(cookie, store) if cookie else None), False
 
 
 def safe_next(target: str | None) -> str:
@@ -100,9 +123,9 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def check_csrf(request: Request, settings: Settings, from_bearer: bool) -> None:
+async def check_csrf(request: Request, settings: Settings, from_bearer: bool, auth_required: bool) -> None:
     """Raise :class:`CsrfFailed` unless the request is provably from our pages or an API client."""
-    if request.method in SAFE_METHODS or (from_bearer and settings.auth_required):
+    if request.method in SAFE_METHODS or (from_bearer and auth_required):
         return
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")
@@ -113,27 +136,50 @@ async def check_csrf(request: Request, settings: Settings, from_bearer: bool) ->
         sent = value if isinstance(value, str) else ""
     if cookie and sent and hmac.compare_digest(cookie.encode(), sent.encode()):
         return
-    if not settings.auth_required and _same_origin(request) and (ctype.startswith("application/json") or request.headers.get(CSRF_HEADER)):
+    if not auth_required and _same_origin(request) and (ctype.startswith("application/json") or request.headers.get(CSRF_HEADER)):
         return  # a cross-site page can send neither JSON nor a custom header without a preflight
     raise CsrfFailed()
 
 
 def csrf_cookie_middleware(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Any]]], Awaitable[Any]]:
-    """Issue the CSRF cookie on first visit and add the security headers to every answer."""
+    """Issue the CSRF cookie on first visit."""
 
     async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         token = request.cookies.get(CSRF_COOKIE)
         fresh = not token or len(token) < 20
         request.state.csrf = new_token() if fresh else token
         response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
         if fresh:
             response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=False, samesite="strict",
                                 secure=settings.secure_cookies, path="/")
         return response
 
     return middleware
+
+
+class SecurityHeaders:
+    """Add :data:`SECURITY_HEADERS` to every HTTP answer that does not set them itself.
+
+    A pure ASGI middleware placed outside every other one, so the answers of the host check, the
+    body limit, the static files and the error handlers carry the headers too.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.raw = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers") or []}
+                message = {**message, "headers": [*(message.get("headers") or []), *((k, v) for k, v in self.raw if k not in present)]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class BodyLimit:

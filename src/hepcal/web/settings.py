@@ -2,7 +2,9 @@
 
 Everything configurable is an environment variable so that a container or a service unit can
 set it without a config file: ``HEPCAL_DATABASE_URL``, ``HEPCAL_TOKEN``, ``HEPCAL_USERS``,
-``HEPCAL_DATA_DIR``, ``HEPCAL_MAX_UPLOAD_MB``.
+``HEPCAL_DATA_DIR``, ``HEPCAL_MAX_UPLOAD_MB``, ``HEPCAL_SESSION_HOURS``,
+``HEPCAL_JOB_RETENTION_DAYS``, ``HEPCAL_SCAN_MEMORY_MB``, ``HEPCAL_SCAN_TIMEOUT_S``,
+``HEPCAL_PROXY_USER_HEADER``, ``HEPCAL_SECURE_COOKIES`` (docs/web.md describes each).
 """
 
 from __future__ import annotations
@@ -33,10 +35,16 @@ class Settings:
     local_user: str = "local"
     allowed_hosts: tuple[str, ...] = ("*",)
     secure_cookies: bool = False
+    session_hours: float = 12.0  # a sign-in lasts this long
+    job_retention_days: float = 7.0  # finished scan jobs and their folders are deleted after this
+    scan_memory_mb: int = 4096  # address-space limit of a scan worker process
+    scan_timeout_s: int = 1800  # wall-clock limit of one scan job
+    proxy_user_header: str | None = None  # trusted reverse-proxy header naming the user (off by default)
 
     @property
     def auth_required(self) -> bool:
-        return bool(self.users)
+        """Whether the settings alone demand sign-in (named users in the store demand it too)."""
+        return bool(self.users) or self.proxy_user_header is not None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -99,7 +107,25 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_upload_mb=max_mb,
         local_user=local,
         secure_cookies=env.get("HEPCAL_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+        session_hours=_number(env, "HEPCAL_SESSION_HOURS", 12.0, 0.01, 24 * 30),
+        job_retention_days=_number(env, "HEPCAL_JOB_RETENTION_DAYS", 7.0, 0.0, 3650),
+        scan_memory_mb=int(_number(env, "HEPCAL_SCAN_MEMORY_MB", 4096, 256, 1024 * 1024)),
+        scan_timeout_s=int(_number(env, "HEPCAL_SCAN_TIMEOUT_S", 1800, 5, 7 * 24 * 3600)),
+        proxy_user_header=(env.get("HEPCAL_PROXY_USER_HEADER") or "").strip().lower() or None,
     )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name}={raw[:40]!r} is not a number; allowed {low:g} to {high:g}") from None
+    if not low <= value <= high:
+        raise InputError(f"{name}={value:g} is out of range; allowed {low:g} to {high:g}")
+    return value
 
 
 def is_loopback(host: str) -> bool:
@@ -113,18 +139,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_exposure(host: str, settings: Settings) -> None:
+def check_exposure(host: str, settings: Settings, has_users: bool = False) -> None:
     """Refuse to listen beyond this machine without authentication.
 
     Anyone who can reach the port could read every stored case, so a non-loopback address needs
-    ``HEPCAL_TOKEN`` or ``HEPCAL_USERS``.
+    named users (``hepcal users add``), ``HEPCAL_TOKEN``/``HEPCAL_USERS`` or a trusted proxy header.
     """
-    if not is_loopback(host) and not settings.auth_required:
+    if not is_loopback(host) and not (settings.auth_required or has_users):
         raise InputError(
             f"refusing to listen on {host}: that address is reachable from other machines and no "
-            "authentication is configured. Set HEPCAL_TOKEN (a long random string) or "
-            "HEPCAL_USERS=name:token,..., or listen on 127.0.0.1 (the default)."
+            "authentication is configured. Add users (hepcal users add NAME), or set HEPCAL_TOKEN "
+            "(a long random string) or HEPCAL_USERS=name:token,..., or listen on 127.0.0.1 (the default)."
         )
+
+
+def secure_cookies_for(host: str, settings: Settings) -> bool:
+    """Cookies are ``Secure`` (HTTPS only) when asked, and always when listening beyond loopback."""
+    return settings.secure_cookies or not is_loopback(host)
 
 
 def allowed_hosts_for(host: str) -> tuple[str, ...]:

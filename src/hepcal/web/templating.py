@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +29,11 @@ def environment() -> Environment:
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The page; ``signed_in`` shows the sign-out button, ``form_key`` is a fresh Idempotency-Key
+    for a form that saves (a resubmitted form then returns the case stored the first time)."""
+    from hepcal.web.security import SESSION_COOKIE
+
     html = environment().get_template(template).render(request=request, csrf=getattr(request.state, "csrf", ""),
-                                                       path=request.url.path, **context)
+                                                       path=request.url.path, signed_in=SESSION_COOKIE in request.cookies,
+                                                       form_key=secrets.token_urlsafe(16), **context)
     return HTMLResponse(html, status_code=status_code)

@@ -16,13 +16,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, or_, select
+from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hepcal.errors import InputError
-from hepcal.web.store.models import CaseRecord, ScanJob
+from hepcal.web.store.models import CaseRecord, ScanJob, User, WebSession
+
+DEFAULT_TEAM = "default"
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,23 @@ class Store:
 
     # -- cases ---------------------------------------------------------------------------
     def add_case(self, *, user: str, label: str, case: dict[str, Any], assessment: dict[str, Any],
-                 reassessed_from: int | None = None) -> CaseRecord:
+                 reassessed_from: int | None = None, team: str = DEFAULT_TEAM,
+                 client_key: str | None = None, request_digest: str | None = None) -> tuple[CaseRecord, bool]:
+        """Store a case; returns (record, created).
+
+        With a ``client_key`` the save is idempotent per user: a retry with the same key returns
+        the record stored the first time (created False), so an answer lost in a crash never
+        makes a duplicate. The same key with different content is an InputError.
+        """
+        if client_key is not None:
+            found = self.case_by_key(user, client_key)
+            if found is not None:
+                return self._same_request(found, request_digest), False
         top = assessment["differential"][0] if assessment.get("differential") else {}
         rec = CaseRecord(
             created_at=_now(),
             user=user,
+            team=team,
             kb_version=str(assessment.get("knowledge_base", {}).get("version", "")),
             label=label,
             top_diagnosis=str(top.get("id", "")),
@@ -104,19 +118,41 @@ class Store:
             case=case,
             assessment=assessment,
             reassessed_from=reassessed_from,
+            client_key=client_key,
+            request_digest=request_digest,
         )
-        with self.session() as s, s.begin():
-            s.add(rec)
-        return rec
+        try:
+            with self.session() as s, s.begin():
+                s.add(rec)
+        except IntegrityError:
+            found = self.case_by_key(user, client_key) if client_key is not None else None
+            if found is None:
+                raise
+            return self._same_request(found, request_digest), False  # a concurrent retry won the race
+        return rec, True
 
-    def get_case(self, case_id: int) -> CaseRecord | None:
+    @staticmethod
+    def _same_request(found: CaseRecord, request_digest: str | None) -> CaseRecord:
+        if found.request_digest and request_digest and found.request_digest != request_digest:
+            raise InputError("this Idempotency-Key was already used for a different case; use a new key for a new save")
+        return found
+
+    def case_by_key(self, user: str, client_key: str) -> CaseRecord | None:
         with self.session() as s:
-            return s.get(CaseRecord, case_id)
+            return s.scalars(select(CaseRecord).where(CaseRecord.user == user, CaseRecord.client_key == client_key)).first()
 
-    def list_cases(self, query: str = "", limit: int = 50, offset: int = 0) -> tuple[list[CaseRecord], int]:
-        """Newest first; every whitespace-separated word of ``query`` must match."""
+    def get_case(self, case_id: int, team: str | None = None) -> CaseRecord | None:
+        """The case, or None when it does not exist or belongs to another team than ``team``."""
+        with self.session() as s:
+            rec = s.get(CaseRecord, case_id)
+        return rec if rec is not None and (team is None or rec.team == team) else None
+
+    def list_cases(self, query: str = "", limit: int = 50, offset: int = 0, team: str | None = None) -> tuple[list[CaseRecord], int]:
+        """Newest first; every whitespace-separated word of ``query`` must match; only ``team``'s."""
         stmt = select(CaseRecord)
         count = select(func.count(CaseRecord.id))
+        if team is not None:
+            stmt, count = stmt.where(CaseRecord.team == team), count.where(CaseRecord.team == team)
         for word in query.lower().split():
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             cond = or_(CaseRecord.search_text.like(pattern, escape="\\"), CaseRecord.user.like(pattern, escape="\\"))
@@ -125,27 +161,31 @@ class Store:
         with self.session() as s:
             return list(s.scalars(stmt)), int(s.scalar(count) or 0)
 
-    def iter_cases(self, batch: int = 200) -> Iterator[CaseRecord]:
-        """Every case, oldest first, in batches (for export)."""
+    def iter_cases(self, batch: int = 200, team: str | None = None) -> Iterator[CaseRecord]:
+        """Every case (of ``team``), oldest first, in batches (for export)."""
         last = 0
         while True:
+            stmt = select(CaseRecord).where(CaseRecord.id > last)
+            if team is not None:
+                stmt = stmt.where(CaseRecord.team == team)
             with self.session() as s:
-                rows = list(s.scalars(select(CaseRecord).where(CaseRecord.id > last).order_by(CaseRecord.id).limit(batch)))
+                rows = list(s.scalars(stmt.order_by(CaseRecord.id).limit(batch)))
             if not rows:
                 return
             yield from rows
             last = rows[-1].id
 
     # -- scan jobs -----------------------------------------------------------------------
-    def add_job(self, job_id: str, user: str) -> ScanJob:
-        job = ScanJob(id=job_id, created_at=_now(), user=user, status="queued", progress=0.0, stage="queued", message="")
+    def add_job(self, job_id: str, user: str, team: str = DEFAULT_TEAM) -> ScanJob:
+        job = ScanJob(id=job_id, created_at=_now(), user=user, team=team, status="queued", progress=0.0, stage="queued", message="")
         with self.session() as s, s.begin():
             s.add(job)
         return job
 
-    def get_job(self, job_id: str) -> ScanJob | None:
+    def get_job(self, job_id: str, team: str | None = None) -> ScanJob | None:
         with self.session() as s:
-            return s.get(ScanJob, job_id)
+            job = s.get(ScanJob, job_id)
+        return job if job is not None and (team is None or job.team == team) else None
 
     def update_job(self, job_id: str, **values: Any) -> None:
         with self.session() as s, s.begin():
@@ -154,9 +194,26 @@ class Store:
                 for k, v in values.items():
                     setattr(job, k, v)
 
-    def list_jobs(self, limit: int = 20) -> list[ScanJob]:
+    def list_jobs(self, limit: int = 20, team: str | None = None) -> list[ScanJob]:
+        stmt = select(ScanJob)
+        if team is not None:
+            stmt = stmt.where(ScanJob.team == team)
         with self.session() as s:
-            return list(s.scalars(select(ScanJob).order_by(ScanJob.created_at.desc()).limit(limit)))
+            return list(s.scalars(stmt.order_by(ScanJob.created_at.desc()).limit(limit)))
+
+    def jobs_before(self, moment: datetime) -> list[str]:
+        """Ids of the finished or failed jobs created before ``moment`` (for retention)."""
+        with self.session() as s:
+            return list(s.scalars(select(ScanJob.id).where(ScanJob.created_at < moment, ScanJob.status.in_(("done", "failed")))))
+
+    def job_ids(self) -> set[str]:
+        with self.session() as s:
+            return set(s.scalars(select(ScanJob.id)))
+
+    def delete_jobs(self, ids: list[str]) -> None:
+        if ids:
+            with self.session() as s, s.begin():
+                s.execute(delete(ScanJob).where(ScanJob.id.in_(ids)))
 
     def interrupt_unfinished_jobs(self) -> int:
         """Jobs left queued or running by a stopped server can never finish: mark them failed."""
@@ -165,6 +222,62 @@ class Store:
             for job in jobs:
                 job.status, job.message = "failed", "the server stopped before this scan finished; upload it again"
             return len(jobs)
+
+
+    # -- users and sessions ------------------------------------------------------------------
+    def add_user(self, name: str, team: str, password_hash: str) -> User:
+        user = User(name=name, team=team, password_hash=password_hash, created_at=_now())
+        try:
+            with self.session() as s, s.begin():
+                s.add(user)
+        except IntegrityError:
+            raise InputError(f"user {name!r} exists already; remove it first or choose another name") from None
+        return user
+
+    def get_user(self, name: str) -> User | None:
+        with self.session() as s:
+            return s.get(User, name)
+
+    def list_users(self) -> list[User]:
+        with self.session() as s:
+            return list(s.scalars(select(User).order_by(User.name)))
+
+    def has_users(self) -> bool:
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(User)) > 0
+
+    def remove_user(self, name: str) -> bool:
+        """Delete the user and end every session of theirs; False when there was no such user."""
+        with self.session() as s, s.begin():
+            gone = s.execute(delete(User).where(User.name == name)).rowcount
+            s.execute(update(WebSession).where(WebSession.user == name).values(revoked=True))
+        return bool(gone)
+
+    def revoke_sessions(self, user: str) -> int:
+        with self.session() as s, s.begin():
+            return s.execute(update(WebSession).where(WebSession.user == user, WebSession.revoked.is_(False)).values(revoked=True)).rowcount
+
+    def add_session(self, digest: str, user: str, team: str, expires_at: datetime) -> None:
+        with self.session() as s, s.begin():
+            s.add(WebSession(token_digest=digest, user=user, team=team, created_at=_now(), expires_at=expires_at, revoked=False))
+
+    def live_session(self, digest: str) -> WebSession | None:
+        """The session with this token digest if it is neither revoked nor expired."""
+        with self.session() as s:
+            ws = s.get(WebSession, digest)
+        if ws is None or ws.revoked:
+            return None
+        expires = ws.expires_at if ws.expires_at.tzinfo else ws.expires_at.replace(tzinfo=timezone.utc)
+        return ws if expires > _now() else None
+
+    def end_session(self, digest: str) -> None:
+        with self.session() as s, s.begin():
+            s.execute(update(WebSession).where(WebSession.token_digest == digest).values(revoked=True))
+
+    def purge_sessions(self) -> int:
+        """Forget sessions that are expired or revoked (they can never be used again)."""
+        with self.session() as s, s.begin():
+            return s.execute(delete(WebSession).where(or_(WebSession.expires_at < _now(), WebSession.revoked.is_(True)))).rowcount
 
 
 def open_store(url: str) -> Store:

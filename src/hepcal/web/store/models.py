@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -17,6 +17,7 @@ class CaseRecord(Base):
     """One saved assessment. Re-assessing makes a new record pointing at the one it came from."""
 
     __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("user", "client_key", name="uq_cases_user_client_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -30,6 +31,11 @@ class CaseRecord(Base):
     case: Mapped[dict[str, Any]] = mapped_column(JSON)
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
     reassessed_from: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    team: Mapped[str] = mapped_column(String(100), default="default", index=True)
+    # The client's Idempotency-Key of the save that made this record, and a digest of what was
+    # sent with it: a retry with the same key returns this record instead of storing a copy.
+    client_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ScanJob(Base):
@@ -45,3 +51,31 @@ class ScanJob(Base):
     stage: Mapped[str] = mapped_column(String(200), default="")
     message: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    team: Mapped[str] = mapped_column(String(100), default="default", index=True)
+
+
+class User(Base):
+    """A named account (``hepcal users add``); the password is stored only as an scrypt hash."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100), default="default")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser or API client. The token itself is never stored, only its SHA-256.
+
+    A session ends at ``expires_at``, at sign-out, or when its user is removed or revoked.
+    """
+
+    __tablename__ = "sessions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(100), index=True)
+    team: Mapped[str] = mapped_column(String(100), default="default")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
