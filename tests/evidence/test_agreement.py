@@ -139,3 +139,12 @@ def test_cli_prints_json_and_refuses_bad_input(tmp_path, capsys):
     assert "not JSON" in capsys.readouterr().err
     assert main(["--first", str(tmp_path / "missing.jsonl"), "--second", str(a)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_older_validation_format_is_compared_on_the_keys_it_can_hold():
+    old = {"id": "c1", "case": {"finding": {"count": "solitary"}}, "diagnosis": "hydatid_cyst"}
+    new = rec("c1", {"count": "solitary", "calcified": True}, ids=("hydatid_cyst",))
+    keys = agreement([old], [new])["keys"]
+    assert keys["diagnosis.ids[0]"]["identical"] == 1
+    assert keys["finding.count"]["identical"] == 1
+    assert "finding.calcified" not in keys and "diagnosis.malignant" not in keys

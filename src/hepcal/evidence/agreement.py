@@ -36,6 +36,15 @@ __all__ = [
 ]
 
 NOT_STATED = "(not stated)"
+# Keys added by case format version 2 (docs/case-library.md). A record in the older validation
+# format (``"diagnosis": "<id>"``) cannot state them, nor ``diagnosis.malignant``: for a pair with
+# such a record those keys are not compared, rather than counted as omitted.
+V2_KEYS = frozenset({
+    "patient.fetal", "history.pregnancy_or_postpartum", "history.prior_abdominal_surgery",
+    "history.surgical_packing", "history.transfusion_iron_overload", "history.antiparasitic_treatment",
+    "labs.inflammatory_markers_elevated", "labs.afp_ng_ml", "finding.calcified", "finding.lymphadenopathy",
+    "finding.extrahepatic_calcification", "finding.compartment", "diagnosis.malignant",
+})
 NO_ID = "(outside the vocabulary)"
 CASE_SECTIONS = ("patient", "history", "labs", "finding")
 Bins = Mapping[str, Sequence[tuple[str, float]]]
@@ -98,6 +107,9 @@ def case_keys(record: Mapping[str, Any], bins: Bins | None = None) -> dict[str, 
             path = f"{section}.{key}"
             out[path] = _label(path, value, bins)
     diagnosis = record.get("diagnosis") or {}
+    if isinstance(diagnosis, str):  # the older validation format: one diagnosis id
+        out["diagnosis.ids[0]"] = diagnosis
+        return out
     if "ids" in diagnosis:
         ids = diagnosis["ids"]
         out["diagnosis.ids[0]"] = str(ids[0]) if ids else NO_ID
@@ -130,7 +142,7 @@ def agreement(
     ``skip_unavailable`` leaves out pairs where either encoder could not read the article.
 
     Returns ``pairs`` (the ids compared), ``only_first``/``only_second`` (unpaired ids),
-    ``keys`` (per key: ``kappa``, ``agreement`` over all pairs, ``n`` = pairs where at least
+    ``keys`` (per key: ``kappa``, ``agreement`` over its ``pairs``, ``n`` = pairs where at least
     one encoding states the key, ``identical`` = how many of those agree, ``disagreements``)
     and ``overall`` (``kappa_weighted``: mean kappa weighted by n over keys where kappa is
     defined; ``identical_share``: agreeing share of all key comparisons where a key is stated).
@@ -143,14 +155,20 @@ def agreement(
     flat_b = {i: case_keys(b[i], bins) for i in ids}
     paths = sorted({k for i in ids for k in (*flat_a[i], *flat_b[i])})
 
+    old_format = {i for i in ids if isinstance(a[i].get("diagnosis"), str) or isinstance(b[i].get("diagnosis"), str)}
+
     keys: dict[str, dict[str, Any]] = {}
     for path in paths:
-        la = [flat_a[i].get(path, NOT_STATED) for i in ids]
-        lb = [flat_b[i].get(path, NOT_STATED) for i in ids]
-        stated = [(i, x, y) for i, x, y in zip(ids, la, lb, strict=True) if not (x == NOT_STATED and y == NOT_STATED)]
+        usable = [i for i in ids if not (path in V2_KEYS and i in old_format)]
+        la = [flat_a[i].get(path, NOT_STATED) for i in usable]
+        lb = [flat_b[i].get(path, NOT_STATED) for i in usable]
+        stated = [(i, x, y) for i, x, y in zip(usable, la, lb, strict=True) if not (x == NOT_STATED and y == NOT_STATED)]
+        if not stated:
+            continue
         keys[path] = {
             "kappa": cohen_kappa(la, lb),
             "agreement": float(np.mean([x == y for x, y in zip(la, lb, strict=True)])),
+            "pairs": len(usable),
             "n": len(stated),
             "identical": sum(x == y for _, x, y in stated),
             "disagreements": [{"id": i, "first": x, "second": y} for i, x, y in stated if x != y],
@@ -209,6 +227,18 @@ def _read_jsonl(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return records
 
 
+def _first_wins(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Default discovery reads the library before the older validation file, which holds some
+    of the same cases in the older format: keep the first record of each id."""
+    seen: set[str] = set()
+    out = []
+    for record in records:
+        if record.get("id") not in seen:
+            seen.add(record.get("id"))
+            out.append(record)
+    return out
+
+
 def _default_first() -> list[Path]:
     here = Path(__file__).resolve().parent
     found = sorted(here.glob("cases/*.jsonl")) + sorted(here.glob("holdout/*.jsonl"))
@@ -247,9 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {label} encoding file(s) not found: {', '.join(missing)}", file=sys.stderr)
             return 2
     try:
-        result = agreement(
-            _read_jsonl(first_paths), _read_jsonl(second_paths), knowledge_bins(), args.skip_unavailable
-        )
+        first_records = _read_jsonl(first_paths)
+        if not args.first:
+            first_records = _first_wins(first_records)
+        result = agreement(first_records, _read_jsonl(second_paths), knowledge_bins(), args.skip_unavailable)
     except AgreementError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
