@@ -22,6 +22,7 @@ class Observation:
     state: str
     row: int  # row of Network.table
     label: str  # as the contract writes it, e.g. "finding.calcification=rim"
+    keys: tuple[str, ...] = ()  # the case keys it was read from, when not the variable's own key (a derived reading)
 
 
 def _label(var_id: str, key: str, member: str | None, state: str, raw: Any) -> str:
@@ -34,9 +35,9 @@ def _label(var_id: str, key: str, member: str | None, state: str, raw: Any) -> s
     return f"{key}={raw}"
 
 
-def _derived(flat: dict[str, Any], net: Network) -> dict[str, tuple[str, str]]:
-    """Observations read from one key against a reference chosen by another (variable id -> state, label)."""
-    out: dict[str, tuple[str, str]] = {}
+def _derived(flat: dict[str, Any], net: Network) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """Observations read from one key against a reference chosen by another (variable id -> state, label, keys)."""
+    out: dict[str, tuple[str, str, tuple[str, ...]]] = {}
     for d in net.kb.derived:
         raw = flat.get(d.key)
         if raw is None:
@@ -46,7 +47,8 @@ def _derived(flat: dict[str, Any], net: Network) -> dict[str, tuple[str, str]]:
         if state is None:
             continue
         limit = f"limit {d.limit(float(by)):g} at {d.by}={by:g}" if by is not None else "whatever the unknown " + d.by
-        out[d.into] = (state, f"{d.key}={raw:g} ({'above' if state == d.above else 'within'} the reference: {limit})")
+        out[d.into] = (state, f"{d.key}={raw:g} ({'above' if state == d.above else 'within'} the reference: {limit})",
+                       (d.key, d.by) if by is not None else (d.key,))
     return out
 
 
@@ -63,8 +65,8 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
     derived = _derived(flat, net) if net.kb.derived else {}
     for var in net.variables:
         if var.id in derived:
-            state, label = derived[var.id]
-            out.append(Observation(var.id, state, net.row(var.id, state), label))
+            state, label, keys = derived[var.id]
+            out.append(Observation(var.id, state, net.row(var.id, state), label, keys))
             continue
         raw = flat.get(var.key)
         if raw is None or (var.superseded_by and any(flat.get(k) for k in var.superseded_by)):

@@ -73,7 +73,7 @@ def _findings_for(net: Network, obs: Sequence[Observation], d: int) -> tuple[lis
         return [], frozenset()
     w = net.weight_table[[o.row for o in obs], d]
     picked = [i for i in np.argsort(-w, kind="stable") if w[i] >= SHOWN and "≠" not in obs[i].label][:FINDINGS_NAMED]
-    keys = frozenset(net.variables[net.var_index[obs[i].variable]].key for i in picked)
+    keys = frozenset(k for i in picked for k in (obs[i].keys or (net.variables[net.var_index[obs[i].variable]].key,)))
     return [describe(obs[i]) for i in picked], keys
 
 
