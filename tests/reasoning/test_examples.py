@@ -1,5 +1,6 @@
-"""The source documents' reasoning, checked against ../shared/spec/examples/expected-v2.yaml
-(which states the plan each example must show; expected.yaml only for the bundled copies)."""
+"""The source documents' reasoning, checked against ../shared/spec/examples/expected-v2.yaml,
+which replaced expected.yaml once the recommendation plan and case format v2 landed (it states
+the plan each example must show, and the fourth example, calcified bile duct walls)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def test_rim_case_plan_reads_serology_then_biopsy():
 
 
 def test_bundled_examples_are_the_shared_ones():
-    folder, expected = _expected("expected.yaml")
+    folder, expected = _expected()
     from tests.conftest import EXAMPLES
 
     for name in expected:
