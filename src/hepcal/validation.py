@@ -19,6 +19,7 @@ from hepcal.findings.model import CaseError, parse_case
 from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning import assess
 from hepcal.reasoning.network import network
+from hepcal.reasoning.recommendation import most_invasive
 
 FLAG_ACTIONS = ("biopsy", "surgical_referral")
 CALIBRATION_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0000001)
@@ -97,7 +98,7 @@ def evaluate(cases: Iterable[LabelledCase | InputError], kb: KnowledgeBase | Non
             top=a.top.id,
             top_probability=a.top.probability,
             malignancy=a.malignancy_probability,
-            action=a.recommendation.action,
+            action=most_invasive(a.recommendation),
             true_malignant=truth.malignant.p >= 0.5,
             probabilities={e.id: e.probability for e in a.differential},
         ))

@@ -33,6 +33,7 @@ from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning.assessment import assess_observations
 from hepcal.reasoning.evidence import observations
 from hepcal.reasoning.network import Network, compile_network, with_alpha
+from hepcal.reasoning.recommendation import most_invasive
 
 # Strengths tried (cases' worth of belief in an expert estimate). 1000 is the ceiling: more would claim a
 # certainty no reading of this literature carries, and the intervals are drawn from it.
@@ -146,7 +147,7 @@ class _Scorer:
         actions, atyp = [], []
         for c in d.cases:
             a = assess_observations(net, c.case, self._obs(c))
-            actions.append(a.recommendation.action)
+            actions.append(most_invasive(a.recommendation))
             atyp.append(_atypical(a))
         return P, P @ net.malignant, actions, atyp
 

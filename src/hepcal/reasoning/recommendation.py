@@ -227,3 +227,15 @@ def _applies(item, facts: conditions.Facts) -> bool:  # noqa: ANN001 - a Cited
 def applies(item, case: Mapping[str, Any]) -> bool:  # noqa: ANN001
     """Whether a conditioned sentence (reason, caution, next test) applies to an entered case."""
     return _applies(item, conditions.Facts(conditions.flatten(case)))
+
+
+INVASIVE = ("biopsy", "surgical_referral")
+
+
+def most_invasive(rec: Recommendation) -> str:
+    """The plan's needle or surgery if any step (even a conditional one) takes it, else its first action.
+
+    What validation counts as "sent to a needle or surgery": a plan that reaches a biopsy after
+    serology or MRI still sends the patient towards one.
+    """
+    return next((step.action for step in rec.plan if step.action in INVASIVE), rec.action)
