@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean browser pacs-server
+.PHONY: install demo test test-fast bench clean browser pacs-server viewer
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[all]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install hepcal with every extra
+install: $(STAMP) viewer  ## create .venv and install hepcal with every extra (and the web viewer)
+
+# The web app's study viewer: NiiVue (BSD-2-Clause) from the npm registry, its self-contained ES
+# module copied into static/vendor/ (gitignored, never committed). Without npm the viewer page
+# says the viewer is not installed; everything else works.
+NIIVUE_VERSION := 0.69.0
+VIEWER_VENDOR := src/hepcal/web/static/vendor/niivue
+viewer:  ## fetch the web viewer (NiiVue) from npm into src/hepcal/web/static/vendor/
+	@test -f $(VIEWER_VENDOR)/niivue.js && grep -q '"$(NIIVUE_VERSION)"' $(VIEWER_VENDOR)/package.json 2>/dev/null || ( \
+	  command -v npm >/dev/null 2>&1 && \
+	  npm install --silent --no-audit --no-fund --no-save --prefix build/npm @niivue/niivue@$(NIIVUE_VERSION) && \
+	  mkdir -p $(VIEWER_VENDOR) && \
+	  cp build/npm/node_modules/@niivue/niivue/dist/index.js $(VIEWER_VENDOR)/niivue.js && \
+	  cp build/npm/node_modules/@niivue/niivue/package.json $(VIEWER_VENDOR)/package.json \
+	) || echo "npm not available: the web viewer is not installed (its page says so)"
 
 demo: $(STAMP)  ## assess the bundled example cases and print them
 	@for f in examples/*.yaml; do echo "== $$f"; $(BIN)/hepcal assess $$f; done
@@ -33,4 +47,4 @@ bench: $(STAMP)  ## benchmarks; writes bench-results.json
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info src/hepcal/web/static/vendor

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from hepcal.errors import HepcalError, InputError
 from hepcal.web.store import Store
 from hepcal.web.uploads import SUFFIX, Kind, extract_zip
+from hepcal.web.viewer_files import write_job_viewer
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ class ScanRunner:
             result = pipeline.scan_study(source, liver_mask=mask, progress=_progress_callback(store, job_id))
             store.update_job(job_id, stage=STAGES["key images"], progress=ANALYSIS_SHARE)
             findings_path = pipeline.write_outputs(result, self.folder(job_id) / "out")
+            write_job_viewer(result, self.folder(job_id) / "out")
             findings = json.loads(Path(findings_path).read_text(encoding="utf-8"))
             store.update_job(job_id, status="done", stage="done", progress=1.0, result=_public(findings))
         except ImportError:
