@@ -37,7 +37,7 @@ browser:  ## Debian's chromium for the browser tests (skipped when it cannot be 
 pacs-server:  ## Debian's Orthanc for the PACS round-trip tests (skipped when it cannot be installed)
 	@command -v Orthanc >/dev/null 2>&1 || ( (apt-get update -qq && apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null) || echo "orthanc not installed: PACS round-trip tests will be skipped" )
 
-test: $(STAMP) browser pacs-server  ## the whole test suite
+test: $(STAMP) browser pacs-server viewer  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)  ## tests without the browser and slow end-to-end ones
