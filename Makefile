@@ -26,7 +26,7 @@ viewer:  ## fetch the web viewer (NiiVue) from npm into src/hepcal/web/static/ve
 	  mkdir -p $(VIEWER_VENDOR) && \
 	  cp build/npm/node_modules/@niivue/niivue/dist/index.js $(VIEWER_VENDOR)/niivue.js && \
 	  cp build/npm/node_modules/@niivue/niivue/package.json $(VIEWER_VENDOR)/package.json \
-	) || echo "npm not available: the web viewer is not installed (its page says so)"
+	) || echo "warning: NiiVue could not be fetched (npm missing or the npm registry unreachable): the web viewer page will say it is not installed"
 
 demo: $(STAMP)  ## assess the bundled example cases and print them
 	@for f in examples/*.yaml; do echo "== $$f"; $(BIN)/hepcal assess $$f; done

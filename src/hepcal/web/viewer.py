@@ -59,11 +59,12 @@ def viewer_installed() -> bool:
     return resources.files("hepcal.web").joinpath("static", *VENDOR_SCRIPT).is_file()
 
 
-def _viewer_folder(svc: Services, job_id: str) -> Path:
+def _job_and_folder(svc: Services, job_id: str) -> tuple[Any, Path]:
+    """The job and its viewer folder; LookupError (404) for an unknown job."""
     job = svc.store.get_job(job_id) if len(job_id) <= 40 else None
     if job is None:
         raise LookupError(f"scan job {job_id} not found")
-    return svc.runner.folder(job_id) / "out" / VIEWER_DIR
+    return job, svc.runner.folder(job_id) / "out" / VIEWER_DIR
 
 
 def _index(folder: Path) -> dict[str, Any] | None:
@@ -81,9 +82,8 @@ def _index(folder: Path) -> dict[str, Any] | None:
 
 @router.get("/ct/{job_id}/viewer", include_in_schema=False)
 def viewer_page(request: Request, job_id: str, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
-    folder = _viewer_folder(svc, job_id)
-    job = svc.store.get_job(job_id)
-    index = _index(folder) if job is not None and job.status == "done" else None
+    job, folder = _job_and_folder(svc, job_id)
+    index = _index(folder) if job.status == "done" else None
     return render(request, "viewer.html", job=job, index=index, windows=viewer_config().windows,
                   installed=viewer_installed(), user=user)
 
@@ -94,7 +94,7 @@ def viewer_file(job_id: str, name: str, _: str = Depends(current_user), svc: Ser
     """One of the viewer's files of a finished job: ct.nii.gz, calcium.nii.gz, outline.nii.gz (NIfTI) or viewer.json."""
     if name not in FILES.values():
         raise LookupError(f"no viewer file {name!r}; allowed: {', '.join(FILES.values())}")
-    folder = _viewer_folder(svc, job_id).resolve()
+    folder = _job_and_folder(svc, job_id)[1].resolve()
     path = folder / name
     if path.is_symlink() or not path.is_file():
         raise LookupError(f"the viewer files of scan job {job_id} are not available")
