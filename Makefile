@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast fuzz bench clean browser pacs-server fit validate
+.PHONY: install demo test test-fast fuzz bench clean browser pacs-server viewer fit validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[all]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install hepcal with every extra
+install: $(STAMP) viewer  ## create .venv and install hepcal with every extra (and the web viewer)
+
+# The web app's study viewer: NiiVue (BSD-2-Clause) from the npm registry, its self-contained ES
+# module copied into static/vendor/ (gitignored, never committed). Without npm the viewer page
+# says the viewer is not installed; everything else works.
+NIIVUE_VERSION := 0.69.0
+VIEWER_VENDOR := src/hepcal/web/static/vendor/niivue
+viewer:  ## fetch the web viewer (NiiVue) from npm into src/hepcal/web/static/vendor/
+	@test -f $(VIEWER_VENDOR)/niivue.js && grep -q '"$(NIIVUE_VERSION)"' $(VIEWER_VENDOR)/package.json 2>/dev/null || ( \
+	  command -v npm >/dev/null 2>&1 && \
+	  npm install --silent --no-audit --no-fund --no-save --prefix build/npm @niivue/niivue@$(NIIVUE_VERSION) && \
+	  mkdir -p $(VIEWER_VENDOR) && \
+	  cp build/npm/node_modules/@niivue/niivue/dist/index.js $(VIEWER_VENDOR)/niivue.js && \
+	  cp build/npm/node_modules/@niivue/niivue/package.json $(VIEWER_VENDOR)/package.json \
+	) || echo "warning: NiiVue could not be fetched (npm missing or the npm registry unreachable): the web viewer page will say it is not installed"
 
 demo: $(STAMP)  ## assess the bundled example cases and print them
 	@for f in examples/*.yaml; do echo "== $$f"; $(BIN)/hepcal assess $$f; done
@@ -23,7 +37,7 @@ browser:  ## Debian's chromium for the browser tests (skipped when it cannot be 
 pacs-server:  ## Debian's Orthanc for the PACS round-trip tests (skipped when it cannot be installed)
 	@command -v Orthanc >/dev/null 2>&1 || ( (apt-get update -qq && apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null) || echo "orthanc not installed: PACS round-trip tests will be skipped" )
 
-test: $(STAMP) browser pacs-server  ## the whole test suite
+test: $(STAMP) browser pacs-server viewer  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)  ## tests without the browser and slow end-to-end ones
@@ -44,4 +58,4 @@ bench: $(STAMP)  ## benchmarks; writes bench-results.json
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info src/hepcal/web/static/vendor

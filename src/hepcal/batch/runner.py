@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hepcal import __version__
+from hepcal.batch.dicomweb import DicomwebQuery, find_studies, run_fetched
 from hepcal.batch.discover import discover
 from hepcal.batch.executors import Executor, LocalExecutor, Task
 from hepcal.batch.keys import DigestCache
@@ -61,7 +62,9 @@ class BatchReport:
         return self.ran / self.seconds if self.seconds > 0 else 0.0
 
 
-def read_input(source: str | Path, out: Path, cache: DigestCache) -> tuple[list[Study], list[str]]:
+def read_input(source: str | Path | DicomwebQuery, out: Path, cache: DigestCache) -> tuple[list[Study], list[str]]:
+    if isinstance(source, DicomwebQuery):
+        return find_studies(source), []
     p = Path(source)
     if p.suffix.lower() == ".csv":
         return read_manifest(p, cache=cache), []
@@ -69,7 +72,7 @@ def read_input(source: str | Path, out: Path, cache: DigestCache) -> tuple[list[
     return found.studies, found.ignored
 
 
-def plan(source: str | Path, out: str | Path, existing: Mapping[str, Mapping[str, Any]], *, retry_failed: bool = False, cache: DigestCache | None = None) -> Plan:
+def plan(source: str | Path | DicomwebQuery, out: str | Path, existing: Mapping[str, Mapping[str, Any]], *, retry_failed: bool = False, cache: DigestCache | None = None) -> Plan:
     """Decide what to run; ``existing`` holds the outcomes already recorded, by key."""
     studies, ignored = read_input(source, Path(out), cache or DigestCache(None))
     unique: dict[str, Study] = {}
@@ -94,7 +97,7 @@ def plan(source: str | Path, out: str | Path, existing: Mapping[str, Mapping[str
 
 
 def run_batch(
-    source: str | Path,
+    source: str | Path | DicomwebQuery,
     out: str | Path,
     *,
     executor: Executor | None = None,
@@ -106,7 +109,7 @@ def run_batch(
     on_result: Callable[[dict[str, Any]], None] | None = None,
     rebuild_every: float = REBUILD_EVERY,
 ) -> BatchReport:
-    """Scan and assess every study of ``source`` (a folder or a .csv manifest) into ``out``.
+    """Scan and assess every study of ``source`` (a folder, a .csv manifest or a DICOMweb query) into ``out``.
 
     Studies already done in ``out`` are skipped; failed ones are retried only with
     ``retry_failed``. A study's own failure is recorded, never raised. The executor is
@@ -119,7 +122,9 @@ def run_batch(
         For usage mistakes found before anything runs (no such folder, bad manifest column).
     """
     out_dir = Path(out)
-    if Path(source).resolve() == out_dir.resolve():
+    if isinstance(source, DicomwebQuery):
+        task = task or run_fetched  # each study is fetched by the worker that scans it
+    elif Path(source).resolve() == out_dir.resolve():
         raise InputError(f"--out {out_dir} is the input folder itself; give a separate folder for the results")
     cache = DigestCache(out_dir / "keys.json")
     if out_dir.exists() and not out_dir.is_dir():

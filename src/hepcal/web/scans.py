@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from hepcal.errors import HepcalError, InputError
 from hepcal.web.store import Store
 from hepcal.web.uploads import SUFFIX, Kind, extract_zip
+from hepcal.web.viewer_files import write_job_viewer
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,9 @@ def _work(conn: Any, pipeline: Pipeline | None, study: Path, kind: Kind, mask: P
         pipe = pipeline or imaging_pipeline()
         result = pipe.scan_study(source, liver_mask=mask, progress=lambda step, f: conn.send(("progress", step, float(f))))
         conn.send(("progress", "key images", 1.0))
-        conn.send(("done", str(pipe.write_outputs(result, folder / "out"))))
+        findings = pipe.write_outputs(result, folder / "out")
+        write_job_viewer(result, folder / "out")  # the viewer's NIfTI files; never fails the job
+        conn.send(("done", str(findings)))
     except MemoryError:
         conn.send(("failed", "memory", ""))
     except ImportError:
