@@ -98,7 +98,7 @@ def _enter_seed_rim_case(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_label("Number", exact=True).select_option("solitary")
     # Wait for the assessment of the complete case: until then the result shown is of a
     # partial case (the page debounces changes), and a test reading it would be racing.
-    with page.expect_response(lambda r: r.url.endswith("/api/assess") and "incidental" in (r.request.post_data or "")):
+    with page.expect_response(lambda r: r.url.endswith("/assess/result") and "incidental" in (r.request.post_data or "")):
         _choose(page, "Found incidentally, no liver symptom", "yes")
     from playwright.sync_api import expect
 
@@ -130,7 +130,7 @@ def test_seed_rim_case_shows_differential_recommendation_and_caution(page) -> No
     expect(page.locator(".results .ddx")).to_contain_text("Hydatid cyst")
     _shot(page, "case")
     page.goto("/cases?q=seed")
-    expect(page.locator("table.cases tbody tr")).to_have_count(1)
+    expect(page.locator(".case-list .case-item")).to_have_count(1)
     _shot(page, "cases")
 
 

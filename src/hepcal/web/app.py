@@ -24,7 +24,7 @@ from urllib.parse import quote
 from hepcal import __version__
 from hepcal.errors import HepcalError, KnowledgeBaseError
 from hepcal.findings import CaseError
-from hepcal.web import api, pages
+from hepcal.web import api, apidocs, pages
 from hepcal.web.scans import Pipeline, ScanRunner
 from hepcal.web.security import AuthRequired, BodyLimit, CsrfFailed, csrf_cookie_middleware
 from hepcal.web.services import Services
@@ -124,13 +124,14 @@ def create_app(settings: Settings, *, store: Store | None = None, pipeline: Pipe
         yield
         runner.shutdown()
 
-    app = FastAPI(title="hepcal", version=__version__, lifespan=lifespan, docs_url="/api/docs",
+    app = FastAPI(title="hepcal", version=__version__, lifespan=lifespan, docs_url=None,
                   redoc_url=None, openapi_url="/openapi.json")
     app.state.services = Services(settings, store, runner)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     _install_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(apidocs.router)  # /api/docs without a CDN
     from importlib import resources
 
     app.mount("/static", StaticFiles(directory=str(resources.files("hepcal.web").joinpath("static"))), name="static")

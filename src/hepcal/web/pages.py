@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hepcal.errors import HepcalError
 from hepcal.findings import CaseError
-from hepcal.web.checklist import case_from_form, checklist
+from hepcal.web.checklist import case_from_form, checklist, read_form
 from hepcal.web.deps import current_user, services, writer
 from hepcal.web.security import SESSION_COOKIE, login_user, safe_next
 from hepcal.web.services import Services, clean_label
@@ -37,6 +37,18 @@ def _problems(exc: HepcalError) -> list[str]:
     if isinstance(exc, CaseError):
         return [str(p) for p in exc.problems]
     return [str(exc)]
+
+
+def _field_errors(exc: HepcalError) -> dict[str, str]:
+    """Problems of a checklist key by key, shown at the field itself."""
+    if not isinstance(exc, CaseError):
+        return {}
+    return {p.path: p.message for p in exc.problems if p.path}
+
+
+def _field_values(form: dict[str, list[str]]) -> dict[str, str]:
+    """Typed text as the reader typed it (a refused number is shown again, not dropped)."""
+    return {k: v[-1] for k, v in form.items() if v and k.count(".") == 1}
 
 
 @router.get("/")
@@ -86,15 +98,41 @@ async def assess_submit(request: Request, user: str = Depends(writer), svc: Serv
     """The no-script path: the checklist submitted as a form, the page rendered with results."""
     form = _form_lists(await request.form())
     label = (form.get("label") or [""])[-1]
-    values: dict[str, Any] = {}
-    assessment, problems = None, []
+    assessment, problems, field_errors = None, [], {}
+    values, unreadable = read_form(form)
     try:
-        values = case_from_form(form)
         _, assessment = svc.assess_case(values)
+    except CaseError as exc:  # the readable values' problems, with those of the unreadable ones
+        unreadable = [*unreadable, *exc.problems]
     except HepcalError as exc:
         problems = _problems(exc)
+    if unreadable:
+        exc = CaseError(unreadable)
+        assessment, problems, field_errors = None, _problems(exc), _field_errors(exc)
     return render(request, "assess.html", sections=checklist(values), assessment=assessment, problems=problems,
-                  label=label, source=None, user=user, status_code=200 if not problems else 422)
+                  label=label, source=None, user=user, field_errors=field_errors, field_values=_field_values(form),
+                  status_code=200 if not problems else 422)
+
+
+@router.post("/assess/result", response_class=HTMLResponse)
+async def assess_result(request: Request, _: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+    """The live result of the assess page: a case (JSON) in, the page's own result templates out.
+
+    One renderer serves the page with and without script. A refused case answers 422 with the
+    problems by key, so the page marks each field and keeps the last valid result on screen.
+    """
+    from fastapi.responses import JSONResponse
+    from starlette.concurrency import run_in_threadpool
+
+    from hepcal.web.api import _json
+
+    try:
+        data = await _json(request)
+        _, assessment = await run_in_threadpool(svc.assess_case, data)
+    except HepcalError as exc:
+        problems = [{"path": p.path, "message": p.message} for p in exc.problems] if isinstance(exc, CaseError) else []
+        return JSONResponse({"error": str(exc), "problems": problems}, status_code=422)
+    return render(request, "_result.html", assessment=assessment, problems=[])
 
 
 @router.post("/cases")
@@ -106,8 +144,9 @@ async def save_case(request: Request, user: str = Depends(writer), svc: Services
         values = case_from_form(form)
         rec = svc.save_case(values, clean_label(label), user)
     except HepcalError as exc:
-        return render(request, "assess.html", sections=checklist(values), assessment=None, problems=_problems(exc),
-                      label=label, source=None, user=user, status_code=422)
+        return render(request, "assess.html", sections=checklist(values or read_form(form)[0]), assessment=None, problems=_problems(exc),
+                      label=label, source=None, user=user, field_errors=_field_errors(exc),
+                      field_values=_field_values(form), status_code=422)
     return RedirectResponse(f"/cases/{rec.id}", status_code=303)
 
 
@@ -127,8 +166,22 @@ def case_page(request: Request, case_id: CaseId, user: str = Depends(current_use
         raise LookupError(f"case {case_id} not found")
     from hepcal.web.reports import available_formats, kb_version
 
+    from hepcal.web.patient import patient_languages
+
     return render(request, "case.html", rec=rec, assessment=rec.assessment, user=user,
-                  report_formats=available_formats(), current_kb=kb_version())
+                  report_formats=available_formats(), current_kb=kb_version(), patient_languages=patient_languages())
+
+
+@router.get("/cases/{case_id}/patient", response_class=HTMLResponse)
+def case_patient(case_id: CaseId, lang: str = Query("en", max_length=20), _: str = Depends(current_user),
+                 svc: Services = Depends(services)) -> Response:
+    """The plain-language summary of a stored case for the patient (the reports' own page)."""
+    from hepcal.web.patient import patient_page
+
+    rec = svc.store.get_case(case_id)
+    if rec is None:
+        raise LookupError(f"case {case_id} not found")
+    return patient_page(rec, lang)
 
 
 @router.post("/cases/{case_id}/reassess")
@@ -154,20 +207,33 @@ def case_report(case_id: CaseId, fmt: str, _: str = Depends(current_user), svc: 
 def ct_page(request: Request, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
     from hepcal.web.scans import imaging_available
 
-    return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=[], user=user,
+    jobs = svc.store.list_jobs()
+    return render(request, "ct.html", jobs=jobs, about=_about(svc, jobs), problems=[], user=user,
                   imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb)
+
+
+def _about(svc: Services, jobs: list[Any]) -> dict[str, dict[str, str]]:
+    """The original file name and label of each job, by job id."""
+    from hepcal.web.joblabels import read_about
+
+    return {j.id: read_about(svc.runner.folder(j.id)) for j in jobs}
 
 
 @router.post("/ct")
 def ct_upload(request: Request, study: UploadFile = File(...), liver_mask: UploadFile | None = File(None),
-              csrf_token: str = Form(""), user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
+              csrf_token: str = Form(""), label: str = Form(""), user: str = Depends(writer),
+              svc: Services = Depends(services)) -> Response:
+    from hepcal.web.joblabels import original_name, write_about
     from hepcal.web.scans import imaging_available
 
     try:
+        label = clean_label(label)
         mask = liver_mask.file if liver_mask is not None and liver_mask.filename else None
         job_id = svc.start_scan(study.file, mask, user)
+        write_about(svc.runner.folder(job_id), file_name=original_name(study.filename), label=label)
     except HepcalError as exc:
-        return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=_problems(exc), user=user,
+        jobs = svc.store.list_jobs()
+        return render(request, "ct.html", jobs=jobs, about=_about(svc, jobs), problems=_problems(exc), user=user, label=label,
                       imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb, status_code=422)
     return RedirectResponse(f"/ct/{job_id}", status_code=303)
 
@@ -178,7 +244,7 @@ def job_page(request: Request, job_id: str, user: str = Depends(current_user), s
     if job is None:
         raise LookupError(f"scan job {job_id} not found")
     lesions = (job.result or {}).get("lesions", []) if job.status == "done" else []
-    return render(request, "job.html", job=job, lesions=lesions, user=user)
+    return render(request, "job.html", job=job, lesions=lesions, user=user, about=_about(svc, [job])[job.id])
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -206,3 +272,9 @@ async def logout(request: Request, _: str = Depends(writer)) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (the app's pages declare none; the patient page, a standalone document, lets the browser ask)."""
+    return Response(status_code=204)
