@@ -145,7 +145,7 @@ def test_following_a_next_finding_suggestion(page) -> None:  # type: ignore[no-u
     button = first.locator("button.outcome").first
     value = button.get_attribute("data-value")
     button.click()
-    field = page.locator(f'[data-key="{key}"]').first
+    field = page.locator(f'#checklist [data-key="{key}"]')
     if field.get_attribute("data-type") == "bool":
         expect(page.locator(f'input[name="{key}"][value="{value}"]')).to_be_checked()
     else:
@@ -173,8 +173,11 @@ def test_phantom_ct_upload_and_open_a_lesion(page, tmp_path: Path) -> None:  # t
     page.goto("/ct")
     _shot(page, "ct-upload")
     page.set_input_files("#study", str(study))
+    page.get_by_label("Label (optional").fill("rim phantom, 2 mm")
     page.get_by_role("button", name="Upload and analyse").click()
     page.wait_for_url("**/ct/*")
+    expect(page.locator("h1")).to_have_text("rim phantom, 2 mm")
+    expect(page.locator(".meta")).to_contain_text("File phantom.nii.gz")
     expect(page.locator("#job-status")).to_have_text(re.compile("^(done|failed)$"), timeout=120_000)
     failure = page.locator("#job .problems")
     assert page.locator("#job-status").inner_text() == "done", failure.inner_text() if failure.count() else ""
@@ -188,6 +191,11 @@ def test_phantom_ct_upload_and_open_a_lesion(page, tmp_path: Path) -> None:  # t
     assert lesions.first.locator("img").evaluate("img => img.naturalWidth") > 0
     page.evaluate("window.scrollTo(0, 0)")
     _shot(page, "ct-job")
+    job_url = page.url
+    page.goto("/ct")
+    expect(page.locator(".job-item").first.locator(".item-title")).to_have_text("rim phantom, 2 mm")
+    expect(page.locator(".job-item").first).to_contain_text("phantom.nii.gz")
+    page.goto(job_url)
     lesions.first.get_by_role("link", name="Open lesion 1 in the assess page").click()
     page.wait_for_url("**/assess?scan=*")
     banner = page.locator(".banner")
