@@ -24,7 +24,7 @@ from urllib.parse import quote
 from hepcal import __version__
 from hepcal.errors import HepcalError, KnowledgeBaseError
 from hepcal.findings import CaseError
-from hepcal.web import api, apidocs, pages
+from hepcal.web import api, apidocs, pages, reading
 from hepcal.web.scans import Pipeline, ScanRunner
 from hepcal.web.security import AuthRequired, BodyLimit, CsrfFailed, csrf_cookie_middleware
 from hepcal.web.services import Services
@@ -131,6 +131,7 @@ def create_app(settings: Settings, *, store: Store | None = None, pipeline: Pipe
     _install_handlers(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(reading.router)
     app.include_router(apidocs.router)  # /api/docs without a CDN
     from importlib import resources
 

@@ -120,17 +120,6 @@ def case_from_form(form: Mapping[str, Sequence[str]], c: Contract | None = None)
     ``form`` maps field names (``section.key``) to submitted values. Empty values are unknown and
     left out; anything not in the contract is ignored (the page sends only contract keys).
     """
-    case, problems = read_form(form, c)
-    if problems:
-        raise CaseError(problems)
-    return case
-
-
-def read_form(form: Mapping[str, Sequence[str]], c: Contract | None = None) -> tuple[dict[str, Any], list[Problem]]:
-    """(the values that could be read, a problem for each value that could not).
-
-    The page is drawn again from the first when the second is not empty, so nothing typed is lost.
-    """
     c = c or contract()
     case: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
@@ -159,4 +148,19 @@ def read_form(form: Mapping[str, Sequence[str]], c: Contract | None = None) -> t
             else:
                 value = raw
         case.setdefault(spec.section, {})[spec.name] = value
-    return case, problems
+    if problems:
+        raise CaseError(problems)
+    return case
+
+
+def read_form(form: Mapping[str, Sequence[str]], c: Contract | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """(the values that could be read, a problem for each value that could not).
+
+    A refused value leaves the others standing: the page is drawn again from the first with the
+    second marked at its fields, so nothing typed is lost.
+    """
+    try:
+        return case_from_form(form, c), []
+    except CaseError as exc:
+        refused = {p.path for p in exc.problems}
+        return case_from_form({k: v for k, v in form.items() if k not in refused}, c), list(exc.problems)

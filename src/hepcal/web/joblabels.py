@@ -36,3 +36,8 @@ def read_about(folder: Path) -> dict[str, str]:
     if isinstance(data, dict):
         out.update({k: str(data.get(k) or "") for k in out})
     return out
+
+
+def job_about(request: Any, job_id: str) -> dict[str, str]:
+    """:func:`read_about` of a job of this app (for the pages: ``job_about(request, job.id)``)."""
+    return read_about(request.app.state.services.runner.folder(job_id))

@@ -114,27 +114,6 @@ async def assess_submit(request: Request, user: str = Depends(writer), svc: Serv
                   status_code=200 if not problems else 422)
 
 
-@router.post("/assess/result", response_class=HTMLResponse)
-async def assess_result(request: Request, _: str = Depends(writer), svc: Services = Depends(services)) -> Response:
-    """The live result of the assess page: a case (JSON) in, the page's own result templates out.
-
-    One renderer serves the page with and without script. A refused case answers 422 with the
-    problems by key, so the page marks each field and keeps the last valid result on screen.
-    """
-    from fastapi.responses import JSONResponse
-    from starlette.concurrency import run_in_threadpool
-
-    from hepcal.web.api import _json
-
-    try:
-        data = await _json(request)
-        _, assessment = await run_in_threadpool(svc.assess_case, data)
-    except HepcalError as exc:
-        problems = [{"path": p.path, "message": p.message} for p in exc.problems] if isinstance(exc, CaseError) else []
-        return JSONResponse({"error": str(exc), "problems": problems}, status_code=422)
-    return render(request, "_result.html", assessment=assessment, problems=[])
-
-
 @router.post("/cases")
 async def save_case(request: Request, user: str = Depends(writer), svc: Services = Depends(services)) -> Response:
     form = _form_lists(await request.form())
@@ -166,22 +145,8 @@ def case_page(request: Request, case_id: CaseId, user: str = Depends(current_use
         raise LookupError(f"case {case_id} not found")
     from hepcal.web.reports import available_formats, kb_version
 
-    from hepcal.web.patient import patient_languages
-
     return render(request, "case.html", rec=rec, assessment=rec.assessment, user=user,
-                  report_formats=available_formats(), current_kb=kb_version(), patient_languages=patient_languages())
-
-
-@router.get("/cases/{case_id}/patient", response_class=HTMLResponse)
-def case_patient(case_id: CaseId, lang: str = Query("en", max_length=20), _: str = Depends(current_user),
-                 svc: Services = Depends(services)) -> Response:
-    """The plain-language summary of a stored case for the patient (the reports' own page)."""
-    from hepcal.web.patient import patient_page
-
-    rec = svc.store.get_case(case_id)
-    if rec is None:
-        raise LookupError(f"case {case_id} not found")
-    return patient_page(rec, lang)
+                  report_formats=available_formats(), current_kb=kb_version())
 
 
 @router.post("/cases/{case_id}/reassess")
@@ -207,16 +172,8 @@ def case_report(case_id: CaseId, fmt: str, _: str = Depends(current_user), svc: 
 def ct_page(request: Request, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
     from hepcal.web.scans import imaging_available
 
-    jobs = svc.store.list_jobs()
-    return render(request, "ct.html", jobs=jobs, about=_about(svc, jobs), problems=[], user=user,
+    return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=[], user=user,
                   imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb)
-
-
-def _about(svc: Services, jobs: list[Any]) -> dict[str, dict[str, str]]:
-    """The original file name and label of each job, by job id."""
-    from hepcal.web.joblabels import read_about
-
-    return {j.id: read_about(svc.runner.folder(j.id)) for j in jobs}
 
 
 @router.post("/ct")
@@ -232,8 +189,7 @@ def ct_upload(request: Request, study: UploadFile = File(...), liver_mask: Uploa
         job_id = svc.start_scan(study.file, mask, user)
         write_about(svc.runner.folder(job_id), file_name=original_name(study.filename), label=label)
     except HepcalError as exc:
-        jobs = svc.store.list_jobs()
-        return render(request, "ct.html", jobs=jobs, about=_about(svc, jobs), problems=_problems(exc), user=user, label=label,
+        return render(request, "ct.html", jobs=svc.store.list_jobs(), problems=_problems(exc), user=user, label=label,
                       imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb, status_code=422)
     return RedirectResponse(f"/ct/{job_id}", status_code=303)
 
@@ -244,7 +200,7 @@ def job_page(request: Request, job_id: str, user: str = Depends(current_user), s
     if job is None:
         raise LookupError(f"scan job {job_id} not found")
     lesions = (job.result or {}).get("lesions", []) if job.status == "done" else []
-    return render(request, "job.html", job=job, lesions=lesions, user=user, about=_about(svc, [job])[job.id])
+    return render(request, "job.html", job=job, lesions=lesions, user=user)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -272,9 +228,3 @@ async def logout(request: Request, _: str = Depends(writer)) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-@router.get("/favicon.ico")
-def favicon() -> Response:
-    """No icon (the app's pages declare none; the patient page, a standalone document, lets the browser ask)."""
-    return Response(status_code=204)

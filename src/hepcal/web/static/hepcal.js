@@ -180,7 +180,7 @@
       clearErrors();
       if (res.ok) {
         show(res.body);
-        var top = result.querySelector(".dx .dx-name");
+        var top = glance.querySelector(".glance-name");
         var mal = glance.querySelector(".glance-mal");
         status.textContent = "Updated: " + (top ? top.textContent : "") + (mal ? ", P(malignant) " + mal.textContent : "") + ".";
       } else {
