@@ -105,6 +105,8 @@ def test_scan_job_keeps_the_file_name_and_label(client: TestClient) -> None:
         time.sleep(0.1)
     job_html = client.get(f"/ct/{job_id}").text
     assert "<h1>left lobe follow-up</h1>" in job_html and "abdomen 2026.nii" in job_html
+    assess = client.get(f"/assess?scan={job_id}&lesion=0").text
+    assert f'CT scan <a href="/ct/{job_id}">left lobe follow-up</a>, lesion 1' in assess
 
 
 def test_api_scan_upload_takes_a_label(client: TestClient) -> None:
