@@ -159,3 +159,22 @@ def test_api_docs_are_served_without_another_site(client: TestClient) -> None:
         assert asset.status_code == 200 and len(asset.content) > 10_000
     assert client.get("/api/docs/assets/index.html").status_code == 404
     assert client.get("/static/apidocs.js").status_code == 200
+
+
+def test_glance_shows_the_plan_in_order(client: TestClient, rim_case: dict) -> None:
+    """When the recommendation is an ordered plan, the glance names its first step and what follows."""
+    from hepcal.web.present import action_words
+    from hepcal.web.templating import environment
+
+    a = client.post("/api/assess", json=rim_case).json()
+    actions = [x for x in action_words() if x != a["recommendation"]["action"]][:2]
+    steps = [{"step": 3, "action": actions[1], "text": "", "reason": "", "then": None},
+             {"step": 1, "action": a["recommendation"]["action"], "text": "", "reason": "", "then": "if negative"},
+             {"step": 2, "action": actions[0], "text": "", "reason": "", "then": "if a mass"}]
+    a["recommendation"]["plan"] = steps
+    html = environment().get_template("_summary.html").render(assessment=a)
+    words = action_words()
+    line = re.search(r'<span class="glance-then">([^<]+)</span>', html)
+    assert line and line.group(1) == f"then {words[actions[0]]}, then {words[actions[1]]}"
+    a["recommendation"].pop("plan")
+    assert "glance-then" not in environment().get_template("_summary.html").render(assessment=a)
