@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast fuzz bench clean browser pacs-server viewer fit validate
+.PHONY: install demo test test-fast fuzz bench clean browser axe pacs-server viewer fit validate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,14 @@ demo: $(STAMP)  ## assess the bundled example cases and print them
 browser:  ## Debian's chromium for the browser tests (skipped when it cannot be installed)
 	@command -v chromium >/dev/null 2>&1 || ( (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will be skipped" )
 
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+axe:  ## axe-core from the npm registry, for the accessibility checks of the browser tests (skipped when absent)
+	@test -f $(AXE) || ( command -v npm >/dev/null 2>&1 && npm install --silent --prefix $(VENV)/axe --no-save --no-package-lock --no-audit --no-fund axe-core@4 >/dev/null ) || echo "axe-core not installed: accessibility checks will be skipped"
+
 pacs-server:  ## Debian's Orthanc for the PACS round-trip tests (skipped when it cannot be installed)
 	@command -v Orthanc >/dev/null 2>&1 || ( (apt-get update -qq && apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null) || echo "orthanc not installed: PACS round-trip tests will be skipped" )
 
-test: $(STAMP) browser pacs-server viewer  ## the whole test suite
+test: $(STAMP) browser axe pacs-server viewer  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)  ## tests without the browser and slow end-to-end ones

@@ -98,7 +98,7 @@ def _enter_seed_rim_case(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_label("Number", exact=True).select_option("solitary")
     # Wait for the assessment of the complete case: until then the result shown is of a
     # partial case (the page debounces changes), and a test reading it would be racing.
-    with page.expect_response(lambda r: r.url.endswith("/api/assess") and "incidental" in (r.request.post_data or "")):
+    with page.expect_response(lambda r: r.url.endswith("/assess/result") and "incidental" in (r.request.post_data or "")):
         _choose(page, "Found incidentally, no liver symptom", "yes")
     from playwright.sync_api import expect
 
@@ -130,7 +130,7 @@ def test_seed_rim_case_shows_differential_recommendation_and_caution(page) -> No
     expect(page.locator(".results .ddx")).to_contain_text("Hydatid cyst")
     _shot(page, "case")
     page.goto("/cases?q=seed")
-    expect(page.locator("table.cases tbody tr")).to_have_count(1)
+    expect(page.locator(".case-list .case-item")).to_have_count(1)
     _shot(page, "cases")
 
 
@@ -145,7 +145,7 @@ def test_following_a_next_finding_suggestion(page) -> None:  # type: ignore[no-u
     button = first.locator("button.outcome").first
     value = button.get_attribute("data-value")
     button.click()
-    field = page.locator(f'[data-key="{key}"]').first
+    field = page.locator(f'#checklist [data-key="{key}"]')
     if field.get_attribute("data-type") == "bool":
         expect(page.locator(f'input[name="{key}"][value="{value}"]')).to_be_checked()
     else:
@@ -173,8 +173,11 @@ def test_phantom_ct_upload_and_open_a_lesion(page, tmp_path: Path) -> None:  # t
     page.goto("/ct")
     _shot(page, "ct-upload")
     page.set_input_files("#study", str(study))
+    page.get_by_label("Label (optional").fill("rim phantom, 2 mm")
     page.get_by_role("button", name="Upload and analyse").click()
     page.wait_for_url("**/ct/*")
+    expect(page.locator("h1")).to_have_text("rim phantom, 2 mm")
+    expect(page.locator(".meta")).to_contain_text("File phantom.nii.gz")
     expect(page.locator("#job-status")).to_have_text(re.compile("^(done|failed)$"), timeout=120_000)
     failure = page.locator("#job .problems")
     assert page.locator("#job-status").inner_text() == "done", failure.inner_text() if failure.count() else ""
@@ -188,6 +191,11 @@ def test_phantom_ct_upload_and_open_a_lesion(page, tmp_path: Path) -> None:  # t
     assert lesions.first.locator("img").evaluate("img => img.naturalWidth") > 0
     page.evaluate("window.scrollTo(0, 0)")
     _shot(page, "ct-job")
+    job_url = page.url
+    page.goto("/ct")
+    expect(page.locator(".job-item").first.locator(".item-title")).to_have_text("rim phantom, 2 mm")
+    expect(page.locator(".job-item").first).to_contain_text("phantom.nii.gz")
+    page.goto(job_url)
     lesions.first.get_by_role("link", name="Open lesion 1 in the assess page").click()
     page.wait_for_url("**/assess?scan=*")
     banner = page.locator(".banner")

@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -183,8 +183,14 @@ def job_view(job: ScanJob) -> dict[str, Any]:
              summary="Upload a CT study (NIfTI or zipped DICOM series), optionally a liver mask")
 def create_scan(study: UploadFile = File(..., description="NIfTI (.nii/.nii.gz) or zip of one DICOM series"),
                 liver_mask: UploadFile | None = File(None, description="Optional liver mask (NIfTI)"),
+                label: str = Form("", max_length=500, description="Optional label shown in the job list (no patient identifiers)"),
                 who: Identity = Depends(writer), svc: Services = Depends(services)) -> JSONResponse:
+    from hepcal.web.joblabels import original_name, write_about
+    from hepcal.web.services import clean_label
+
+    label = clean_label(label)
     job_id = svc.start_scan(study.file, liver_mask.file if liver_mask is not None and liver_mask.filename else None, who)
+    write_about(svc.runner.folder(job_id), file_name=original_name(study.filename), label=label)
     return JSONResponse({"id": job_id, "status": "queued", "url": f"/api/scans/{job_id}"}, status_code=202,
                         headers={"location": f"/api/scans/{job_id}"})
 
@@ -198,7 +204,10 @@ def _job(svc: Services, job_id: str, who: Identity) -> ScanJob:
 
 @router.get("/scans/{job_id}", summary="State, progress and (when done) lesions of a scan job", response_model=JobOut)
 def get_scan(job_id: str, who: Identity = Depends(current_user), svc: Services = Depends(services)) -> dict[str, Any]:
-    return job_view(_job(svc, job_id, who))
+    from hepcal.web.joblabels import read_about
+
+    job = _job(svc, job_id, who)
+    return {**job_view(job), **read_about(svc.runner.folder(job.id))}  # file_name, label
 
 
 @router.get("/scans/{job_id}/images/{name}", summary="A key image of a finished scan job", response_class=FileResponse,

@@ -32,7 +32,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from hepcal import __version__
 from hepcal.errors import HepcalError, KnowledgeBaseError, NotFound, listed
 from hepcal.findings import CaseError
-from hepcal.web import api, pages, viewer
+from hepcal.web import api, pages, reading, viewer
 from hepcal.web.accounts import TooManyAttempts
 from hepcal.web.scans import JobLimits, Pipeline, ScanRunner
 from hepcal.web.security import SECURITY_HEADERS, AuthRequired, BodyLimit, CsrfFailed, SecurityHeaders, csrf_cookie_middleware
@@ -181,6 +181,7 @@ def create_app(settings: Settings, *, store: Store | None = None, pipeline: Pipe
     app.include_router(pages.router)
     app.add_api_route("/api/docs", lambda: _docs_page(app), include_in_schema=False, response_class=HTMLResponse)
     app.include_router(viewer.router)
+    app.include_router(reading.router)
     from importlib import resources
 
     app.mount("/static", StaticFiles(directory=str(resources.files("hepcal.web").joinpath("static"))), name="static")

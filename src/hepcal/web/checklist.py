@@ -16,7 +16,18 @@ from hepcal.findings.model import CaseError, Problem
 from hepcal.findings.overrides import value_from_text
 
 NONE_OF_THESE = "__none__"  # form value meaning "the list is known and empty"
-FIRST_SECTIONS = ("finding",)  # the lesion is what the reader enters first; the rest follows in contract order
+# The page's layout: the keys a reader enters for almost every lesion come first, in open
+# sections; every other key of the contract follows in a collapsed section of its own contract
+# section (so a key added to contract.yaml still appears, under "More ..."). Checked against
+# the contract by ``checklist()``: a name here that the contract lacks is an error.
+COMMON = (
+    ("finding", "Lesion", ("finding.modality", "finding.calcification", "finding.count", "finding.size_mm", "finding.lesion")),
+    ("context", "History and labs", ("patient.age_years", "patient.sex", "history.incidental", "history.known_primary",
+                                     "history.fever", "history.chronic_liver_disease", "history.echinococcus_exposure",
+                                     "labs.afp_elevated", "labs.echinococcus_serology_positive")),
+)
+MORE_TITLES = {"finding": "More lesion findings", "patient": "More about the patient", "history": "More history",
+               "labs": "More labs"}
 
 
 def words(value: str) -> str:
@@ -63,22 +74,39 @@ class Widget:
 
 @dataclass(frozen=True)
 class Section:
+    """A group of the checklist; ``common`` groups are open, the others open only when they hold a value."""
+
     name: str
     title: str
     widgets: list[Widget]
+    common: bool = False
+
+    @property
+    def entered(self) -> int:
+        return sum(w.value is not None for w in self.widgets)
+
+    @property
+    def open(self) -> bool:
+        return self.common or self.entered > 0
 
 
 def checklist(case: Mapping[str, Any] | None = None, c: Contract | None = None) -> list[Section]:
-    """Sections of widgets (the finding first, then contract order), filled with the values of ``case``."""
+    """Sections of widgets (the common keys first, then the rest by contract section), with the values of ``case``."""
     c = c or contract()
     case = case or {}
-    out: list[Section] = []
-    order = [s for s in FIRST_SECTIONS if s in c.sections] + [s for s in c.sections if s not in FIRST_SECTIONS]
+
+    def widget(path: str) -> Widget:
+        spec = c.field(path)
+        return Widget(spec, (case.get(spec.section) or {}).get(spec.name))
+
+    out = [Section(name, title, [widget(p) for p in paths], common=True) for name, title, paths in COMMON]
+    placed = {p for _, _, paths in COMMON for p in paths}
+    order = ["finding"] + [s for s in c.sections if s != "finding"]
     for section in order:
-        keys = c.sections[section]
-        values = case.get(section) or {}
-        widgets = [Widget(c.field(f"{section}.{k}"), values.get(k)) for k in keys]
-        out.append(Section(section, section.capitalize(), widgets))
+        rest = [f"{section}.{k}" for k in c.sections.get(section, ()) if f"{section}.{k}" not in placed]
+        if rest:
+            title = MORE_TITLES.get(section, "More: " + words(section))
+            out.append(Section(f"{section}-more", title, [widget(p) for p in rest]))
     return out
 
 
@@ -121,3 +149,16 @@ def case_from_form(form: Mapping[str, Sequence[str]], c: Contract | None = None)
     if problems:
         raise CaseError(problems)
     return case
+
+
+def read_form(form: Mapping[str, Sequence[str]], c: Contract | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """(the values that could be read, a problem for each value that could not).
+
+    A refused value leaves the others standing: the page is drawn again from the first with the
+    second marked at its fields, so nothing typed is lost.
+    """
+    try:
+        return case_from_form(form, c), []
+    except CaseError as exc:
+        refused = {p.path for p in exc.problems}
+        return case_from_form({k: v for k, v in form.items() if k not in refused}, c), list(exc.problems)

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hepcal.errors import HepcalError, InputError, NotFound
 from hepcal.findings import CaseError
 from hepcal.web.accounts import Identity, TooManyAttempts
-from hepcal.web.checklist import case_from_form, checklist
+from hepcal.web.checklist import case_from_form, checklist, read_form
 from hepcal.web.deps import current_user, services, writer
 from hepcal.web.security import SESSION_COOKIE, check_csrf, safe_next
 from hepcal.web.services import Services, clean_label
@@ -38,6 +38,18 @@ def _problems(exc: HepcalError) -> list[str]:
     if isinstance(exc, CaseError):
         return [str(p) for p in exc.problems]
     return [str(exc)]
+
+
+def _field_errors(exc: HepcalError) -> dict[str, str]:
+    """Problems of a checklist key by key, shown at the field itself."""
+    if not isinstance(exc, CaseError):
+        return {}
+    return {p.path: p.message for p in exc.problems if p.path}
+
+
+def _field_values(form: dict[str, list[str]]) -> dict[str, str]:
+    """Typed text as the reader typed it (a refused number is shown again, not dropped)."""
+    return {k: v[-1] for k, v in form.items() if v and k.count(".") == 1}
 
 
 @router.get("/")
@@ -87,15 +99,20 @@ async def assess_submit(request: Request, who: Identity = Depends(writer), svc: 
     """The no-script path: the checklist submitted as a form, the page rendered with results."""
     form = _form_lists(await request.form())
     label = (form.get("label") or [""])[-1]
-    values: dict[str, Any] = {}
-    assessment, problems = None, []
+    assessment, problems, field_errors = None, [], {}
+    values, unreadable = read_form(form)
     try:
-        values = case_from_form(form)
         _, assessment = svc.assess_case(values)
+    except CaseError as exc:  # the readable values' problems, with those of the unreadable ones
+        unreadable = [*unreadable, *exc.problems]
     except HepcalError as exc:
         problems = _problems(exc)
+    if unreadable:
+        exc = CaseError(unreadable)
+        assessment, problems, field_errors = None, _problems(exc), _field_errors(exc)
     return render(request, "assess.html", sections=checklist(values), assessment=assessment, problems=problems,
-                  label=label, source=None, user=who.user, status_code=200 if not problems else 422)
+                  label=label, source=None, user=who.user, field_errors=field_errors, field_values=_field_values(form),
+                  status_code=200 if not problems else 422)
 
 
 @router.post("/cases")
@@ -107,8 +124,9 @@ async def save_case(request: Request, who: Identity = Depends(writer), svc: Serv
         values = case_from_form(form)
         rec, _ = svc.save_case(values, clean_label(label), who, client_key=(form.get("idempotency_key") or [None])[-1])
     except HepcalError as exc:
-        return render(request, "assess.html", sections=checklist(values), assessment=None, problems=_problems(exc),
-                      label=label, source=None, user=who.user, status_code=422)
+        return render(request, "assess.html", sections=checklist(values or read_form(form)[0]), assessment=None, problems=_problems(exc),
+                      label=label, source=None, user=who.user, field_errors=_field_errors(exc),
+                      field_values=_field_values(form), status_code=422)
     return RedirectResponse(f"/cases/{rec.id}", status_code=303)
 
 
@@ -161,14 +179,18 @@ def ct_page(request: Request, who: Identity = Depends(current_user), svc: Servic
 
 @router.post("/ct")
 def ct_upload(request: Request, study: UploadFile = File(...), liver_mask: UploadFile | None = File(None),
-              csrf_token: str = Form(""), who: Identity = Depends(writer), svc: Services = Depends(services)) -> Response:
+              csrf_token: str = Form(""), label: str = Form(""), who: Identity = Depends(writer),
+              svc: Services = Depends(services)) -> Response:
+    from hepcal.web.joblabels import original_name, write_about
     from hepcal.web.scans import imaging_available
 
     try:
+        label = clean_label(label)
         mask = liver_mask.file if liver_mask is not None and liver_mask.filename else None
         job_id = svc.start_scan(study.file, mask, who)
+        write_about(svc.runner.folder(job_id), file_name=original_name(study.filename), label=label)
     except HepcalError as exc:
-        return render(request, "ct.html", jobs=svc.store.list_jobs(team=who.team), problems=_problems(exc), user=who.user,
+        return render(request, "ct.html", jobs=svc.store.list_jobs(team=who.team), problems=_problems(exc), user=who.user, label=label,
                       imaging=svc.runner.pipeline is not None or imaging_available(), max_mb=svc.settings.max_upload_mb, status_code=422)
     return RedirectResponse(f"/ct/{job_id}", status_code=303)
 

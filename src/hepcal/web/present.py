@@ -1,7 +1,7 @@
 """Words for the pages: contract keys and action ids as a clinician reads them.
 
-The same maps are embedded in the assess page for its script, so server-rendered and live
-results read alike.
+The live result of the assess page is drawn by the same templates (``POST /assess/result``),
+so server-rendered and live results read alike.
 """
 
 from __future__ import annotations

@@ -67,6 +67,8 @@ class JobOut(BaseModel):
     stage: str
     message: str
     result: dict[str, Any] | None = Field(None, description="findings.json of the study when done.")
+    file_name: str = Field("", description="The uploaded file's original name.")
+    label: str = Field("", description="The label given at upload.")
 
 
 class JobCreatedOut(BaseModel):

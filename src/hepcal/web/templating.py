@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from hepcal import __version__
-from hepcal.web import present
+from hepcal.web import clock, present
 from hepcal.web.checklist import NONE_OF_THESE, words
+from hepcal.web.joblabels import job_about
+from hepcal.web.patient import patient_languages
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +24,9 @@ def environment() -> Environment:
     env.filters["percent"] = present.percent
     env.filters["finding_text"] = present.finding_text
     env.filters["words"] = words
+    env.filters["when"] = clock.utc_text  # times always with their zone
+    env.filters["iso"] = clock.utc_iso
+    env.globals.update(job_about=job_about, patient_languages=patient_languages)
     env.globals.update(version=__version__, NONE_OF_THESE=NONE_OF_THESE,
                        action_words=present.action_words, outcome_choices=present.outcome_choices,
                        field_labels=present.field_labels)

@@ -1,12 +1,14 @@
-// The assess page: every change of the checklist asks /api/assess and redraws the result.
-// Plain script, no build step, no third-party code. Everything shown is set with textContent.
+// The assess page: every change of the checklist posts the case to /assess/result, which answers
+// with the result drawn by the page's own (autoescaped) templates; a refused case answers with its
+// problems by key, marked at each field while the last valid result stays on screen.
+// Plain script, no build step, no third-party code. Messages are set with textContent.
 (function () {
   "use strict";
   var form = document.getElementById("checklist");
   if (!form) return;
   var result = document.getElementById("result");
+  var glance = document.getElementById("glance");
   var status = document.getElementById("status");
-  var wordsData = JSON.parse(document.getElementById("hepcal-words").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var NONE = "__none__";
   var seq = 0;
@@ -18,33 +20,8 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  function words(v) { return String(v).replace(/_/g, " "); }
-  function percent(p) {
-    if (p >= 0.995) return ">99%";
-    if (p < 0.005) return p > 0 ? "<1%" : "0%";
-    return Math.round(p * 100) + "%";
-  }
-  function findingText(obs) {
-    var m = /^([a-z_]+\.[a-z0-9_]+)(=|\u2260)(.*)$/.exec(obs);
-    if (!m) return obs;
-    var label = wordsData.labels[m[1]] || m[1];
-    var value = m[3] === "true" ? "yes" : m[3] === "false" ? "no" : words(m[3]);
-    return label + ": " + (m[2] === "\u2260" ? "not " : "") + value;
-  }
-  function meter(value, attrs) {
-    var m = document.createElement("meter");
-    m.min = 0; m.max = 1; m.value = value;
-    Object.keys(attrs || {}).forEach(function (k) { m[k] = attrs[k]; });
-    m.textContent = percent(value);
-    return m;
-  }
-  function list(items, cls) {
-    var ul = el("ul", cls);
-    items.forEach(function (t) { ul.appendChild(el("li", null, t)); });
-    return ul;
-  }
-
   function fields() { return form.querySelectorAll("[data-key]"); }
+  function fieldOf(key) { return form.querySelector('[data-key="' + key + '"]'); }
 
   function collect() {
     var c = {};
@@ -58,10 +35,10 @@
         value = f.querySelector("select").value;
         if (!value) return;
       } else if (type === "number") {
-        var raw = f.querySelector("input").value.trim();
+        var raw = f.querySelector("input").value.trim().replace(",", ".");
         if (raw === "") return;
-        value = Number(raw);
-        if (!isFinite(value)) return;
+        // A number goes as a number; anything else goes as typed, and the server names the problem.
+        value = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw) ? Number(raw) : raw;
       } else {
         var picked = Array.prototype.map.call(f.querySelectorAll("input:checked"), function (i) { return i.value; });
         if (!picked.length) return;
@@ -73,77 +50,29 @@
     return c;
   }
 
-  function renderAssessment(a) {
-    var frag = document.createDocumentFragment();
-    var rec = a.recommendation;
-    var summary = el("section", "summary");
-    summary.setAttribute("aria-label", "Summary");
-    var mal = el("div", "malignancy");
-    mal.appendChild(el("span", "k", "P(malignant)"));
-    mal.appendChild(meter(a.malignancy_probability, { low: 0.02, high: 0.1, optimum: 0 }));
-    mal.appendChild(el("strong", "v", percent(a.malignancy_probability)));
-    summary.appendChild(mal);
-    var act = el("div", "action");
-    act.appendChild(el("span", "k", "Recommendation"));
-    act.appendChild(document.createTextNode(" "));
-    act.appendChild(el("strong", "v action-name", wordsData.actions[rec.action] || words(rec.action)));
-    if (a.doubtful) { act.appendChild(document.createTextNode(" ")); act.appendChild(el("span", "tag doubtful", "doubtful")); }
-    summary.appendChild(act);
-    summary.appendChild(list(rec.reasons, "reasons"));
-    if (rec.cautions.length) {
-      var cau = el("div", "cautions");
-      cau.setAttribute("role", "note");
-      cau.appendChild(el("h3", null, "Cautions"));
-      cau.appendChild(list(rec.cautions));
-      summary.appendChild(cau);
-    }
-    frag.appendChild(summary);
-
-    var ddx = el("section");
-    ddx.setAttribute("aria-label", "Differential");
-    ddx.appendChild(el("h2", null, "Differential"));
-    var ol = el("ol", "ddx");
-    a.differential.slice(0, 10).forEach(function (e) {
-      var li = el("li", "dx");
-      li.dataset.id = e.id;
-      var head = el("div", "dx-head");
-      head.appendChild(el("span", "dx-name", e.name));
-      if (e.malignant) { head.appendChild(document.createTextNode(" ")); head.appendChild(el("span", "tag malignant", "malignant")); }
-      head.appendChild(el("span", "dx-p", percent(e.probability)));
-      li.appendChild(head);
-      li.appendChild(meter(e.probability));
-      if (e["for"].length || e.against.length) {
-        var basis = el("div", "basis");
-        [["for", e["for"]], ["against", e.against]].forEach(function (pair) {
-          if (!pair[1].length) return;
-          var d = el("div", pair[0]);
-          d.appendChild(el("span", "k", pair[0]));
-          d.appendChild(list(pair[1].slice(0, 4).map(function (c) { return findingText(c.finding); })));
-          basis.appendChild(d);
-        });
-        li.appendChild(basis);
-      }
-      ol.appendChild(li);
-    });
-    ddx.appendChild(ol);
-    frag.appendChild(ddx);
-    if (a.next_findings.length) frag.appendChild(renderNext(a.next_findings));
-    if (rec.next_tests.length) {
-      var nt = el("section");
-      nt.setAttribute("aria-label", "Next tests");
-      nt.appendChild(el("h2", null, "Next tests"));
-      nt.appendChild(list(rec.next_tests, "next-tests"));
-      frag.appendChild(nt);
-    }
-    frag.appendChild(el("p", "kb", "Knowledge base " + a.knowledge_base.name + " " + a.knowledge_base.version));
-    result.replaceChildren(frag);
+  // -- sections: open the one holding a field we go to; count what each holds -------------
+  function openSectionOf(f) {
+    var d = f.closest("details");
+    if (d && !d.open) d.open = true;
   }
-
-  function fieldOf(key) { return form.querySelector('[data-key="' + key + '"]'); }
+  function countEntered() {
+    form.querySelectorAll("details.section").forEach(function (d) {
+      var n = 0;
+      d.querySelectorAll("[data-key]").forEach(function (f) {
+        var k = f.dataset.key.split(".");
+        var c = collected[k[0]];
+        if (c && Object.prototype.hasOwnProperty.call(c, k[1])) n += 1;
+      });
+      var badge = d.querySelector(".entered");
+      if (badge) badge.textContent = n ? n + " entered" : "";
+    });
+  }
+  var collected = {};
 
   function focusField(key) {
     var f = fieldOf(key);
     if (!f) return;
+    openSectionOf(f);
     var control = f.querySelector("input:checked") || f.querySelector("input, select");
     f.classList.add("flash");
     setTimeout(function () { f.classList.remove("flash"); }, 1600);
@@ -164,44 +93,7 @@
     schedule(0);
   }
 
-  function renderNext(items) {
-    var sec = el("section", "next-findings");
-    sec.setAttribute("aria-labelledby", "next-title");
-    var h = el("h2", null, "Most useful next findings");
-    h.id = "next-title";
-    sec.appendChild(h);
-    var ol = el("ol", "next");
-    items.forEach(function (n) {
-      var li = el("li", "next-item");
-      li.dataset.key = n.finding;
-      var f = fieldOf(n.finding);
-      var type = f ? f.dataset.type : "";
-      var go = el("button", "link next-label", n.label);
-      go.type = "button";
-      go.dataset.key = n.finding;
-      go.title = "Go to this finding in the checklist";
-      li.appendChild(go);
-      li.appendChild(el("span", "eig", n.expected_information_gain_bits.toFixed(2) + " bits"));
-      if (type === "bool" || type === "enum") {
-        var opts = el("span", "outcomes");
-        Object.keys(n.outcomes).sort(function (x, y) { return n.outcomes[y] - n.outcomes[x]; }).forEach(function (state) {
-          var text = type === "bool" ? (state === "true" ? "yes" : "no") : words(state);
-          var b = el("button", "outcome", text + " (" + percent(n.outcomes[state]) + ")");
-          b.type = "button";
-          b.dataset.key = n.finding;
-          b.dataset.value = state;
-          b.setAttribute("aria-label", n.label + ": enter " + text);
-          opts.appendChild(b);
-        });
-        li.appendChild(opts);
-      }
-      ol.appendChild(li);
-    });
-    sec.appendChild(ol);
-    return sec;
-  }
-
-  // Suggestions (server-rendered or drawn here) are handled by delegation.
+  // Suggestions in the result are handled by delegation (they are redrawn with every answer).
   result.addEventListener("click", function (ev) {
     var b = ev.target.closest("button[data-key]");
     if (!b) return;
@@ -210,42 +102,92 @@
     else focusField(b.dataset.key);
   });
 
-  function showProblems(body) {
-    var box = el("div", "problems");
-    box.setAttribute("role", "alert");
-    box.appendChild(el("h2", null, "Please check"));
-    var items = (body && body.problems && body.problems.length) ? body.problems.map(function (p) { return p.path + ": " + p.message; })
-      : [(body && body.error) || "The assessment failed."];
-    box.appendChild(list(items));
-    result.replaceChildren(box);
+  // -- field errors ---------------------------------------------------------------------------
+  function clearErrors() {
+    form.querySelectorAll(".field.invalid").forEach(function (f) {
+      f.classList.remove("invalid");
+      f.removeAttribute("aria-invalid");
+      var target = f.querySelector("select, input[type=text]") || f;
+      target.removeAttribute("aria-invalid");
+      var msg = f.querySelector(".field-error");
+      if (msg) { msg.textContent = ""; msg.hidden = true; }
+    });
+    var box = document.getElementById("case-problems");
+    if (box) box.remove();
+  }
+  function markErrors(body) {
+    var loose = [];
+    var problems = (body && body.problems) || [];
+    problems.forEach(function (p) {
+      var f = p.path ? fieldOf(p.path) : null;
+      if (!f) { loose.push((p.path ? p.path + ": " : "") + p.message); return; }
+      f.classList.add("invalid");
+      openSectionOf(f);
+      var msg = f.querySelector(".field-error");
+      msg.textContent = p.message;
+      msg.hidden = false;
+      var target = f.querySelector("select, input[type=text]") || f;
+      target.setAttribute("aria-invalid", "true");
+      target.setAttribute("aria-describedby", msg.id);
+    });
+    if (!problems.length) loose.push((body && body.error) || "The assessment failed.");
+    if (loose.length) {
+      var box = el("div", "problems");
+      box.id = "case-problems";
+      box.setAttribute("role", "alert");
+      box.appendChild(el("h2", null, "Please check"));
+      var ul = el("ul");
+      loose.forEach(function (t) { ul.appendChild(el("li", null, t)); });
+      box.appendChild(ul);
+      form.insertBefore(box, form.querySelector(".hint"));
+    }
+    return problems.map(function (p) { return p.message; });
+  }
+
+  function show(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var g = doc.querySelector('[data-part="glance"]');
+    var r = doc.querySelector('[data-part="result"]');
+    if (g) glance.replaceChildren.apply(glance, Array.prototype.slice.call(g.childNodes));
+    if (r) result.replaceChildren.apply(result, Array.prototype.slice.call(r.childNodes));
+    result.classList.remove("stale");
+    glance.classList.remove("stale");
   }
 
   function update() {
     var c = collect();
+    collected = c;
+    countEntered();
     var mine = ++seq;
-    document.querySelectorAll(".results > .problems").forEach(function (p) { p.remove(); });
     if (!c.finding || !Object.keys(c.finding).length) {
+      clearErrors();
       result.replaceChildren(el("p", "empty", "Enter at least one finding of the lesion (calcification pattern, number, …): the differential appears here and updates with every change."));
+      glance.replaceChildren(el("p", "glance-empty", "No result yet: enter the lesion's findings."));
       status.textContent = "";
       return;
     }
     status.textContent = "Updating…";
-    fetch("/api/assess", {
+    fetch("/assess/result", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "text/html" },
       credentials: "same-origin",
       body: JSON.stringify(c)
     }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (body) { return { ok: r.ok, body: body }; });
+      var body = r.ok ? r.text() : r.json().catch(function () { return {}; });
+      return body.then(function (b) { return { ok: r.ok, body: b }; });
     }).then(function (res) {
       if (mine !== seq) return;
+      clearErrors();
       if (res.ok) {
-        renderAssessment(res.body);
-        var top = res.body.differential[0];
-        status.textContent = "Updated: " + top.name + " " + percent(top.probability) + ", P(malignant) " + percent(res.body.malignancy_probability) + ".";
+        show(res.body);
+        var top = glance.querySelector(".glance-name");
+        var mal = glance.querySelector(".glance-mal");
+        status.textContent = "Updated: " + (top ? top.textContent : "") + (mal ? ", P(malignant) " + mal.textContent : "") + ".";
       } else {
-        showProblems(res.body);
-        status.textContent = "Not assessed: please check the findings.";
+        var msgs = markErrors(res.body);
+        var kept = result.querySelector(".dx") ? " The result shown is for the last valid findings." : "";
+        if (kept) { result.classList.add("stale"); glance.classList.add("stale"); }
+        status.textContent = "Not updated: " + (msgs.join("; ") || "please check the findings") + "." + kept;
       }
       form.dataset.assessed = String(mine);
     }).catch(function () {
@@ -272,10 +214,12 @@
     }
     schedule();
   });
-  form.addEventListener("input", function (ev) { if (ev.target.type === "number") schedule(400); });
+  form.addEventListener("input", function (ev) { if (ev.target.type === "text" && ev.target.closest("[data-type=number]")) schedule(400); });
   form.addEventListener("reset", function () { setTimeout(function () { schedule(0); }, 0); });
   form.addEventListener("submit", function (ev) {
     if (ev.submitter && ev.submitter.id === "assess-button") { ev.preventDefault(); schedule(0); }
   });
-  if (Object.keys(collect()).length) schedule(0);
+  collected = collect();
+  countEntered();
+  if (Object.keys(collected).length) schedule(0);
 })();
