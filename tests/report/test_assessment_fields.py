@@ -15,10 +15,19 @@ from tests.report.conftest import NOW
 from tests.report.extras import ATYPICAL_REASON, PLAN, with_extras
 
 
+def without_extras(a: dict) -> dict:
+    """An assessment as an earlier engine wrote it: no plan, intervals, atypical flag or similar cases."""
+    out = {k: v for k, v in a.items() if k not in ("malignancy_interval", "atypical", "atypical_reason", "similar_cases")}
+    out["recommendation"] = {k: v for k, v in a["recommendation"].items() if k != "plan"}
+    out["differential"] = [{k: v for k, v in e.items() if k != "probability_interval"} for e in a["differential"]]
+    return out
+
+
 @pytest.fixture(scope="module")
 def sources(kb, rim_case):
-    plain = from_case(rim_case, kb)
-    extra = replace(plain, lesions=(replace(plain.lesions[0], assessment=with_extras(plain.lesions[0].assessment)),))
+    found = from_case(rim_case, kb)
+    plain = replace(found, lesions=(replace(found.lesions[0], assessment=without_extras(found.lesions[0].assessment)),))
+    extra = replace(found, lesions=(replace(found.lesions[0], assessment=with_extras(found.lesions[0].assessment)),))
     return plain, extra
 
 

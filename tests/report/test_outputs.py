@@ -9,8 +9,8 @@ from tests.report.conftest import EXAMPLE_IDS
 CASE_FILES = {"report.html", "report.pdf", "patient.html", "fhir.json"}
 
 
-def test_there_are_three_examples():
-    assert len(EXAMPLE_IDS) == 3
+def test_there_are_four_examples():
+    assert len(EXAMPLE_IDS) == 4
 
 
 @pytest.mark.parametrize("name", EXAMPLE_IDS)
