@@ -60,13 +60,25 @@ def _summary(result) -> None:  # type: ignore[no-untyped-def]
         out.print(f"[dim]- {note}[/]", highlight=False, soft_wrap=False)
 
 
-def _fetch(url: str, dest: Path):  # type: ignore[no-untyped-def]
-    """Fetch the series the selection rules choose; say which and why on stderr."""
+def _scan_phases(study: Path, liver_mask: Optional[Path], liver_label: Optional[int], overrides: tuple[str, ...], progress):  # type: ignore[no-untyped-def]
+    """Every phase of a DICOM study: calcium on the unenhanced series, enhancement from the others."""
+    from hepcal.imaging.liver import load_mask
+    from hepcal.imaging.multiphase import read_phases, scan_phases
+
+    if not study.is_dir() and not study.suffix.lower() == ".zip":
+        raise InputError(f"--multiphase reads the series of a DICOM folder (or .zip); {study.name} is neither")
+    volumes = read_phases(study)
+    mask = load_mask(liver_mask, volumes[0], label=liver_label) if liver_mask is not None else None
+    return scan_phases(volumes, liver_mask=mask, overrides=overrides, progress=progress)
+
+
+def _fetch(url: str, dest: Path, every_phase: bool = False):  # type: ignore[no-untyped-def]
+    """Fetch the series the selection rules choose (all usable ones for a multi-phase scan)."""
     from hepcal.pacs.dicomweb import client_from_env, fetch_study, parse_study_url
 
     ref = parse_study_url(url)
     client = client_from_env(ref.base_url)
-    folder, choice = fetch_study(ref, dest, client=client)
+    folder, choice = fetch_study(ref, dest, client=client, every_usable=every_phase)
     err.print(f"series analysed: {choice.chosen.label()} ({'; '.join(choice.reasons)})", markup=False, highlight=False)
     for uid, why in choice.rejected.items():
         err.print(f"  set aside {uid}: {why}", markup=False, highlight=False)
@@ -105,6 +117,7 @@ def register(app: typer.Typer) -> None:
         fmt: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="table (readable) or json (findings.json on stdout)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on standard error."),
         report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports (HTML, PDF, patient, FHIR, DICOM SR) into this folder (see hepcal report).", show_default=False),
+        multiphase: bool = typer.Option(False, "--multiphase", help="The study holds several contrast phases (a DICOM folder, or a DICOMweb study): find calcium on the unenhanced series and measure each lesion's enhancement in the others."),
         push: bool = typer.Option(False, "--push", help="DICOMweb study only: store the DICOM SEG and SR back in the study (STOW-RS); a rerun of the same version stores nothing twice."),
         lang: Lang = LANG_OPTION,
     ) -> None:
@@ -118,7 +131,7 @@ def register(app: typer.Typer) -> None:
         held = tempfile.TemporaryDirectory(prefix="hepcal-scan-")
         remote = None
         if is_dicomweb_url(study):
-            remote = _fetch(study, Path(held.name) / "study")
+            remote = _fetch(study, Path(held.name) / "study", every_phase=multiphase)
             study_path = remote[1]
             if push and out_dir is None and report_dir is None:
                 out_dir = Path(held.name) / "results"
@@ -140,7 +153,10 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, description=step, completed=int(frac * 100))
 
         try:
-            result = scan_study(study_path, liver_mask=liver_mask, liver_label=liver_label, phase=phase.value, overrides=tuple(set_), series=series, progress=report)
+            if multiphase:
+                result = _scan_phases(study_path, liver_mask, liver_label, tuple(set_), report)
+            else:
+                result = scan_study(study_path, liver_mask=liver_mask, liver_label=liver_label, phase=phase.value, overrides=tuple(set_), series=series, progress=report)
         finally:
             if bar is not None:
                 bar.stop()

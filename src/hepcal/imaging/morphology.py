@@ -198,12 +198,7 @@ def distance_to(mask: np.ndarray, spacing: np.ndarray, limit_mm: float) -> np.nd
     out = np.full(mask.shape, np.inf, np.float32)
     if not mask.any():
         return out
-    pad = [int(np.ceil(limit_mm / s)) + 1 for s in spacing]
-    box = []
-    for ax in range(mask.ndim):
-        idx = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax)))
-        box.append(slice(max(0, idx[0] - pad[ax]), min(mask.shape[ax], idx[-1] + pad[ax] + 1)))
-    box_t = tuple(box)
+    box_t = bbox(mask, [int(np.ceil(limit_mm / s)) + 1 for s in spacing])
     out[box_t] = ndi.distance_transform_edt(~mask[box_t], sampling=spacing)
     return out
 

@@ -47,6 +47,30 @@ TISSUE_HU: dict[str, dict[str, float]] = {
     "fluid": {"unenhanced": 8, "arterial": 8, "portal": 10, "delayed": 12},
     "scar": {"unenhanced": 30, "arterial": 38, "portal": 50, "delayed": 62},
 }
+#: Lesion attenuation (HU) by enhancement pattern, for multi-phase phantoms (``LesionSpec.
+#: enhancement``): the core (fluid or solid tissue) and, where the pattern has one, the enhancing
+#: part (wall, septa or peripheral nodules), per phase. Typical courses of the literature's
+#: descriptions against this phantom's liver (58/72/105/85 HU), estimates: a cyst does not
+#: enhance; an abscess or cyst wall and septa enhance like soft tissue; HCC is brighter than the
+#: liver in the arterial phase and darker later (washout); adenoma/FNH stay bright; fibrous
+#: cholangiocarcinoma enhances slowly to the delayed phase; haemangioma nodules follow the blood
+#: pool while the core fills in.
+ENHANCEMENT_HU: dict[str, dict[str, dict[str, float]]] = {
+    "none": {"core": TISSUE_HU["fluid"]},
+    "rim": {"core": TISSUE_HU["fluid"], "wall": {"unenhanced": 40, "arterial": 95, "portal": 115, "delayed": 100}},
+    "septal": {"core": TISSUE_HU["fluid"], "septa": {"unenhanced": 40, "arterial": 95, "portal": 115, "delayed": 100}},
+    "arterial_washout": {"core": {"unenhanced": 35, "arterial": 110, "portal": 80, "delayed": 65}},
+    "arterial_persistent": {"core": {"unenhanced": 38, "arterial": 115, "portal": 118, "delayed": 95}},
+    "progressive_delayed": {"core": {"unenhanced": 35, "arterial": 55, "portal": 78, "delayed": 100}},
+    "peripheral_nodular": {"core": {"unenhanced": 35, "arterial": 42, "portal": 85, "delayed": 105},
+                           "nodules": {"unenhanced": 38, "arterial": 250, "portal": 165, "delayed": 115}},
+}
+#: The calcified lesion each enhancement pattern is drawn in (cystic ones in a rim or septal
+#: cyst, solid ones in a mass with a central calcification).
+ENHANCEMENT_PATTERN = {
+    "none": "rim", "rim": "rim", "septal": "septal", "arterial_washout": "central",
+    "arterial_persistent": "central", "progressive_delayed": "central", "peripheral_nodular": "central",
+}
 FAT, MUSCLE, ABDOMEN, AIR = -100.0, 52.0, 20.0, -1000.0
 #: What each pattern's soft-tissue component is (the truth for ``finding.lesion``).
 LESION_KIND = {
@@ -74,10 +98,14 @@ class LesionSpec:
     size_mm: float | None = None
     center_mm: tuple[float, float, float] | None = None
     calcium_hu: float = 800.0
+    enhancement: str | None = None  # a key of ENHANCEMENT_HU: how the soft tissue enhances
 
     def __post_init__(self) -> None:
         if self.pattern not in PATTERNS:
             raise InputError(f"unknown calcification pattern {self.pattern!r}; allowed: {', '.join(PATTERNS)}")
+        if self.enhancement is not None and ENHANCEMENT_PATTERN.get(self.enhancement) != self.pattern:
+            allowed = ", ".join(f"{k} (in a {v} lesion)" for k, v in ENHANCEMENT_PATTERN.items())
+            raise InputError(f"enhancement {self.enhancement!r} cannot be drawn in a {self.pattern} lesion; allowed: {allowed}")
         if self.size_mm is not None and not (1.0 <= self.size_mm <= 150.0):
             raise InputError(f"lesion size {self.size_mm} mm is out of range; allowed 1–150 mm")
 
@@ -130,6 +158,9 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
     c = tuple(float(v) for v in center)
     cv = np.asarray(center, float)
     hu = {k: v[phase] for k, v in TISSUE_HU.items()}
+    kin = {k: v[phase] for k, v in ENHANCEMENT_HU[spec.enhancement].items()} if spec.enhancement else {}
+    if kin:  # the lesion's tissue follows its enhancement pattern, not the pattern's default
+        hu["fluid"] = hu["solid"] = kin["core"]
     L: list[Layer] = []
     p = spec.pattern
     if p == "punctate":
@@ -152,9 +183,16 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
     elif p == "rim":
         keep_dir = _u(rot, 0)
         L.append(Layer(sphere(c, r), hu["fluid"], False, r, c))
+        if "wall" in kin:  # an enhancing wall, 3 mm, inside the calcified rim
+            L.append(Layer(shell(sphere(c, r), 3.0), kin["wall"], False, r, c))
         L.append(Layer(shell(sphere(c, r + 0.8), 1.8, keep=lambda q: ((q - cv) @ keep_dir) > -0.5 * r), ca, True, r + 1, c))
     elif p == "central":
         L.append(Layer(sphere(c, r), hu["solid"], False, r, c))
+        if "nodules" in kin:  # discontinuous nodules at the periphery
+            for k in range(6):
+                d = _u(random_rotation(rng), 0) * r * 0.82
+                cc = tuple(cv + d)
+                L.append(Layer(sphere(cc, r * 0.16), kin["nodules"], False, r * 0.16, cc))
         L.append(Layer(ellipsoid(c, (r * 0.22, r * 0.18, r * 0.16), rot), ca, True, r * 0.25, c))
     elif p == "central_scar":
         L.append(Layer(sphere(c, r), hu["enhancing"], False, r, c))
@@ -175,6 +213,9 @@ def lesion_layers(spec: LesionSpec, center: np.ndarray, phase: str, rng: np.rand
         L.append(Layer(lambda q, blobs=blobs: np.min(np.stack([f(q) for f in blobs]), axis=0), ca * 0.6, True, r * 0.8, c))
     elif p == "septal":
         L.append(Layer(sphere(c, r), hu["fluid"], False, r, c))
+        if "septa" in kin:  # enhancing septa (not calcified) across the cyst, apart from the calcified ones
+            for off in (-0.45, 0.45):
+                L.append(Layer(slab_in_sphere(c, r * 0.8, _u(rot, 2), 2.0, offset=r * off), kin["septa"], False, r, c))
         for k in range(2):
             L.append(Layer(slab_in_sphere(c, r * 0.8, _u(rot, k), 2.2, offset=r * 0.15 * (1 - 2 * k)), ca, True, r, c))
     elif p == "linear":
@@ -236,6 +277,7 @@ def make_phantom(
     ribs: bool = True,
     blur_mm: float = 0.5,
     dtype: type = np.int16,
+    noise_seed: int | None = None,
 ) -> Phantom:
     """Build a synthetic abdomen with a liver and the given calcified lesions.
 
@@ -344,8 +386,8 @@ def make_phantom(
         truth.append(TruthLesion(spec.pattern, LESION_KIND[spec.pattern], tuple(float(v) for v in cm), size, n))
     if blur_mm > 0:
         arr = ndi.gaussian_filter(arr, blur_mm / sp)
-    if noise_sd > 0:
-        noise = rng.normal(0.0, 1.0, shape).astype(np.float32)
+    if noise_sd > 0:  # ``noise_seed``: the same anatomy with other noise (the phases of one study)
+        noise = (rng if noise_seed is None else np.random.default_rng(noise_seed)).normal(0.0, 1.0, shape).astype(np.float32)
         noise = ndi.gaussian_filter(noise, 0.5)
         noise *= noise_sd / max(float(noise.std()), 1e-6)
         arr += noise

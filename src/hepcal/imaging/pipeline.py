@@ -65,6 +65,7 @@ class ScanResult:
                 "coordinates": "patient LPS millimetres",
                 "series_description": v.metadata.get("series_description"),
             },
+            "series_instance_uid": v.metadata.get("series_instance_uid") or None,  # the series analysed (the SR and SEG refer to it)
             "phase": {"used": self.phase_used, "detected": self.phase.to_dict()},
             "threshold": self.threshold.to_dict(),
             "liver": {

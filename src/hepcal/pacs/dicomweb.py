@@ -120,17 +120,23 @@ def _first(rec: Mapping[str, Any], tag: str) -> str:
     return str(values[0])
 
 
-def fetch_study(ref: StudyRef, dest: str | Path, *, client: Any | None = None) -> tuple[Path, Choice]:
-    """Fetch the series the rules choose into ``dest/<SeriesInstanceUID>/``; returns that folder."""
+def fetch_study(ref: StudyRef, dest: str | Path, *, client: Any | None = None, every_usable: bool = False) -> tuple[Path, Choice]:
+    """Fetch the series the rules choose into ``dest/<SeriesInstanceUID>/``; returns that folder.
+
+    ``every_usable`` (a multi-phase scan): every series that passes the required rules is
+    fetched into ``dest/`` (one subfolder each) and ``dest`` is returned.
+    """
     client = client or client_from_env(ref.base_url)
     choice = choose_series(list_series(client, ref.study_uid))
-    folder = Path(dest) / choice.chosen.uid
-    folder.mkdir(parents=True, exist_ok=True)
-    datasets = _call(f"WADO-RS series {choice.chosen.uid}", client.retrieve_series, study_instance_uid=ref.study_uid, series_instance_uid=choice.chosen.uid)
-    for ds in datasets:
-        ds.save_as(folder / f"{ds.SOPInstanceUID}.dcm", enforce_file_format=True)
-    logger.info("fetched %d instances of series %s", len(datasets), choice.chosen.uid)
-    return folder, choice
+    wanted = [choice.chosen.uid] + ([u for u, why in choice.rejected.items() if why.startswith("not preferred") or why.startswith("equal")] if every_usable else [])
+    for uid in wanted:
+        folder = Path(dest) / uid
+        folder.mkdir(parents=True, exist_ok=True)
+        datasets = _call(f"WADO-RS series {uid}", client.retrieve_series, study_instance_uid=ref.study_uid, series_instance_uid=uid)
+        for ds in datasets:
+            ds.save_as(folder / f"{ds.SOPInstanceUID}.dcm", enforce_file_format=True)
+        logger.info("fetched %d instances of series %s", len(datasets), uid)
+    return (Path(dest) if every_usable else Path(dest) / choice.chosen.uid), choice
 
 
 @dataclass
