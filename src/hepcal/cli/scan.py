@@ -49,6 +49,15 @@ def _summary(result) -> None:  # type: ignore[no-untyped-def]
         out.print(t)
     for note in d["notes"]:
         out.print(f"[dim]- {note}[/]", highlight=False)
+    _warnings(d.get("warnings") or [])
+
+
+def _warnings(warnings: list[dict[str, str]]) -> None:
+    """Study-check warnings: analysed, but the reader must know (text shown as is, no markup)."""
+    from rich.text import Text
+
+    for w in warnings:
+        out.print(Text.assemble(("warning ", "bold yellow"), (f"[{w['check']}] ", "yellow"), w["message"]), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -98,6 +107,8 @@ def register(app: typer.Typer) -> None:
             write_for_findings(path, load(), report_dir, study=study)
         if fmt is ScanFormat.json:
             write_line(json.dumps(result.to_dict(), indent=2))
+            for w in result.warnings:
+                err.print(f"warning [{w['check']}]: {w['message']}", markup=False, highlight=False)
         else:
             _summary(result)
 
