@@ -102,7 +102,8 @@ def read_nifti(path: str | Path) -> Volume:
     try:
         img = nib.load(str(p))  # reads the header only; voxels stay on disk until asked for
         shape = img.shape
-        scaling = img.header.get_slope_inter()
+        # nibabel moves scl_slope/scl_inter from the header into the array proxy it applies them with
+        scaling = (getattr(img.dataobj, "slope", None), getattr(img.dataobj, "inter", None))
     except Exception as exc:  # nibabel raises many types for broken files
         raise StudyError(f"{p}: cannot read as NIfTI ({exc})") from None
     cap = limits().nifti.max_voxels
@@ -138,11 +139,11 @@ def read_nifti(path: str | Path) -> Volume:
 def _nifti_scaling(scaling: tuple[float | None, float | None], where: str) -> list[StudyWarning]:
     """scl_slope/scl_inter as nibabel applies them: finite, and a slope of plausible magnitude."""
     slope, inter = scaling
-    if slope is None and inter is None:
-        return []  # no scaling: stored values are the values
-    check = sanity_config()["nifti_scaling"]
     s = 1.0 if slope is None else float(slope)
     i = 0.0 if inter is None else float(inter)
+    if s == 1.0 and i == 0.0:
+        return []  # no scaling: stored values are the values
+    check = sanity_config()["nifti_scaling"]
     lo, hi = float(check.number("min_abs_slope")), float(check.number("max_abs_slope"))
     if not (np.isfinite(s) and np.isfinite(i) and lo <= abs(s) <= hi):
         return [outcome("nifti_scaling", where, f"scl_slope {s:g} and scl_inter {i:g} cannot map stored values to HU (|slope| must be {lo:g}–{hi:g}, both finite)")]

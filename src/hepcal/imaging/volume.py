@@ -24,7 +24,7 @@ import numpy as np
 
 from hepcal.errors import InputError
 
-__all__ = ["Volume", "canonical_orientation", "ras_to_lps"]
+__all__ = ["Volume", "canonical_orientation", "check_affine", "ras_to_lps"]
 
 #: Flips the x and y axes: RAS (NIfTI) ↔ LPS (DICOM). Its own inverse.
 _RAS_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -35,7 +35,8 @@ def ras_to_lps(affine: np.ndarray) -> np.ndarray:
     return _RAS_LPS @ np.asarray(affine, dtype=float)
 
 
-def _check_affine(affine: np.ndarray) -> np.ndarray:
+def check_affine(affine: np.ndarray) -> np.ndarray:
+    """A finite 4 × 4 affine with a non-singular direction matrix, or an :class:`InputError`."""
     a = np.asarray(affine, dtype=float)
     if a.shape != (4, 4):
         raise InputError(f"affine must be a 4x4 matrix, got shape {a.shape}")
@@ -68,7 +69,7 @@ class Volume:
     def __post_init__(self) -> None:
         if self.array.ndim != 3:
             raise InputError(f"a volume must be 3-D (plane, row, column), got shape {self.array.shape}")
-        object.__setattr__(self, "affine", _check_affine(self.affine))
+        object.__setattr__(self, "affine", check_affine(self.affine))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -132,7 +133,7 @@ def canonical_orientation(array: np.ndarray, affine: np.ndarray) -> tuple[np.nda
     """
     from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation, ornt_transform
 
-    a = _check_affine(affine)
+    a = check_affine(affine)
     start = io_orientation(a)
     if np.isnan(start).any():
         raise InputError("the affine's axes cannot be matched to patient axes (degenerate direction matrix)")
