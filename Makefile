@@ -3,16 +3,39 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The newest releases of every dependency, in a venv of their own (make test-latest).
+LATEST := .venv-latest
+# The versions hepcal is tested with; `make install` installs exactly these.
+CONSTRAINTS := constraints.txt
+# What test-latest runs (narrow it with e.g. LATEST_TESTS=tests/imaging/test_reading.py).
+LATEST_TESTS ?= -m "not slow and not browser"
 
-.PHONY: install demo test test-fast bench clean browser
+.PHONY: install constraints demo test test-fast test-latest bench clean browser
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[all]'
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e '.[all]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install hepcal with every extra
+install: $(STAMP)  ## create .venv and install hepcal with every extra, at the tested versions
+
+constraints:  ## regenerate constraints.txt from the working .venv (after adding or upgrading a dependency)
+	@test -x $(BIN)/pip || { echo "no $(VENV): install the dependencies first (pip install -e '.[all]' in $(VENV))"; exit 2; }
+	@{ echo "# The dependency versions hepcal is tested with (make install uses them)."; \
+	   echo "# Regenerate with 'make constraints' from a venv where 'make test' passes."; \
+	   $(BIN)/pip freeze --exclude-editable | grep -v -i -E '^(pip|setuptools|wheel)=='; } > $(CONSTRAINTS).tmp
+	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
+
+test-latest:  ## the fast tests against the newest releases of every dependency (drift shows here first)
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip
+	$(LATEST)/bin/pip install --quiet --upgrade --upgrade-strategy eager -e '.[all]'
+	$(LATEST)/bin/pip freeze --exclude-editable > $(LATEST)/versions.txt
+	@echo "newest releases installed (listed in $(LATEST)/versions.txt); differences from $(CONSTRAINTS):"
+	@diff $(CONSTRAINTS) $(LATEST)/versions.txt | grep '^[<>]' | grep -v '^< #' || true
+	$(LATEST)/bin/python -m pytest -q $(LATEST_TESTS)
 
 demo: $(STAMP)  ## assess the bundled example cases and print them
 	@for f in examples/*.yaml; do echo "== $$f"; $(BIN)/hepcal assess $$f; done
@@ -30,4 +53,4 @@ bench: $(STAMP)  ## benchmarks; writes bench-results.json
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(LATEST) .pytest_cache build dist src/*.egg-info

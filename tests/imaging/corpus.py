@@ -50,6 +50,10 @@ def _dicom_variant(base: Path, dest: Path, edit: Callable[[list[pydicom.Dataset]
     shutil.copytree(base, dest)
     files = sorted(f for f in dest.iterdir() if f.is_file())
     dss = [pydicom.dcmread(f) for f in files]
+    series = pydicom.uid.generate_uid(entropy_srcs=[dest.name])  # each variant is its own series
+    for ds, f in zip(dss, files):
+        ds.SeriesInstanceUID = series
+        ds.save_as(f, enforce_file_format=True)
     edit(dss, files)
     for ds, f in zip(dss, files):
         if f.exists():
