@@ -10,7 +10,7 @@ CONSTRAINTS := constraints.txt
 # What test-latest runs (narrow it with e.g. LATEST_TESTS=tests/imaging/test_reading.py).
 LATEST_TESTS ?= -m "not slow and not browser"
 
-.PHONY: install constraints demo test test-fast test-latest bench clean browser
+.PHONY: install constraints demo test test-fast test-latest fuzz-ct bench clean browser
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: $(STAMP) browser  ## the whole test suite
 
 test-fast: $(STAMP)  ## tests without the browser and slow end-to-end ones
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+FUZZ_CT_ROUNDS ?= 8
+fuzz-ct: $(STAMP)  ## the broken-studies corpus on FUZZ_CT_ROUNDS other phantoms (phases, lesions, spacings): minutes
+	HEPCAL_FUZZ_CT=$(FUZZ_CT_ROUNDS) $(BIN)/python -m pytest -q tests/imaging/test_corpus.py
 
 bench: $(STAMP)  ## benchmarks; writes bench-results.json
 	$(BIN)/python benchmarks/run.py

@@ -190,10 +190,21 @@ def _truncated_gz(src: Path, dest: Path) -> Path:
     return dest
 
 
-def build(root: Path, shared: Path | None = None) -> list[Case]:
-    """Write every corpus study under ``root``; the real-data cases need ``shared`` (the example folder)."""
+def build(
+    root: Path,
+    shared: Path | None = None,
+    *,
+    phase: str = "unenhanced",
+    lesions: tuple[LesionSpec, ...] = (LesionSpec("rim", 30), LesionSpec("dense_nodular", 10)),
+    seed: int = 3,
+    spacing: tuple[float, float, float] = (3.0, 2.0, 2.0),
+) -> list[Case]:
+    """Write every corpus study under ``root``; the real-data cases need ``shared`` (the example folder).
+
+    The phantom's phase, lesions, seed and spacing vary in the longer run (``make fuzz-ct``).
+    """
     root.mkdir(parents=True, exist_ok=True)
-    ph = make_phantom(phase="unenhanced", lesions=[LesionSpec("rim", 30), LesionSpec("dense_nodular", 10)], seed=3, spacing=(3.0, 2.0, 2.0))
+    ph = make_phantom(phase=phase, lesions=list(lesions), seed=seed, spacing=spacing)
     vol, aff = ph.volume.array, ph.volume.affine
     clean = _save_nifti(vol, aff, root / "phantom.nii.gz")
     mask = _save_nifti(ph.liver.astype(np.uint8), aff, root / "phantom_liver.nii.gz")

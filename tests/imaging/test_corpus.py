@@ -7,12 +7,16 @@ analysed with the expected warning and the same lesions as the clean study it wa
 from __future__ import annotations
 
 import json
+import os
+import random
 from collections import Counter
 
 import pytest
 from typer.testing import CliRunner
 
 from hepcal.cli.main import app
+from hepcal.imaging.config import PHASES
+from hepcal.imaging.phantom import LesionSpec
 from tests.conftest import SHARED
 from tests.imaging import corpus
 
@@ -38,8 +42,8 @@ def _lesions(stdout: str) -> list[tuple[str, ...]]:
     return sorted(tuple(les["finding"]["calcification"]) for les in json.loads(stdout)["lesions"])
 
 
-def test_corpus_is_refused_or_warned_never_silently_wrong(cases):
-    assert len(cases) >= 30
+def _run(cases: list[corpus.Case]) -> tuple[list[str], Counter[str]]:
+    """Scan every case; the problems found (tracebacks, wrong outcomes, changed lesions) and the counts."""
     clean: dict[str, list[tuple[str, ...]]] = {}
     outcomes: Counter[str] = Counter()
     problems: list[str] = []
@@ -69,8 +73,28 @@ def test_corpus_is_refused_or_warned_never_silently_wrong(cases):
         if case.outcome == "warn" and not any(case.expect in line for line in r.stderr.splitlines()):
             problems.append(f"{case.name}: the warning is not shown on stderr")
         outcomes[case.outcome] += 1
+    return problems, outcomes
+
+
+def test_corpus_is_refused_or_warned_never_silently_wrong(cases):
+    assert len(cases) >= 30
+    problems, outcomes = _run(cases)
     assert not problems, "\n".join(problems)
     assert outcomes["refused"] >= 25 and outcomes["warn"] >= 3
+
+
+ROUNDS = int(os.environ.get("HEPCAL_FUZZ_CT", "0") or 0)
+
+
+@pytest.mark.skipif(ROUNDS == 0, reason="the longer corpus (other phantoms, phases, spacings) runs with make fuzz-ct")
+@pytest.mark.parametrize("round_", range(max(ROUNDS, 1)))
+def test_corpus_on_other_phantoms(tmp_path, round_):
+    rng = random.Random(round_)
+    lesions = tuple(LesionSpec(p) for p in rng.sample(["rim", "coarse", "central", "septal", "dense_nodular", "linear"], 2))
+    spacing = rng.choice([(3.0, 2.0, 2.0), (2.5, 1.8, 1.8), (2.0, 2.0, 2.0)])
+    cases = corpus.build(tmp_path, phase=PHASES[round_ % len(PHASES)], lesions=lesions, seed=100 + round_, spacing=spacing)
+    problems, _ = _run(cases)
+    assert not problems, "\n".join(problems)
 
 
 def test_the_clean_phantom_has_its_lesions(cases):
