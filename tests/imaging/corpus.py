@@ -36,6 +36,9 @@ class Case:
     mask: Path | None = None
     label: int | None = None
     same_lesions_as: str = "phantom"  # which clean study the lesions must match (warn/ok)
+    #: False when the warning says the voxels were changed (resampled): then the same lesions
+    #: must be found at the same places, but a borderline pattern may be named differently
+    exact: bool = True
 
 
 def _save_nifti(array: np.ndarray, affine_lps: np.ndarray, path: Path, **header: float) -> Path:
@@ -231,7 +234,7 @@ def build(
     dv("dcm-duplicate-file", _duplicate_file, "warn", "duplicate_slice")
     dv("dcm-two-images-one-position", _same_position_new_uid, "fail", "'slice_position'")
     dv("dcm-missing-slice", _drop(20), "fail", "'slice_position'")
-    dv("dcm-uneven-spacing", _jitter, "warn", "slice_spacing")
+    cases.append(Case("dcm-uneven-spacing", _dicom_variant(dcm, root / "dcm-uneven-spacing", _jitter), "warn", "slice_spacing", mask=mask, exact=False))
     dv("dcm-saturated-stripe", _stripe, "fail", "'stripe'")
     dv("dcm-truncated-file", _truncate, "fail", "cannot decode the pixel data")
     extra = _dicom_variant(dcm, root / "dcm-extra-file", lambda d, f: None)
@@ -262,6 +265,10 @@ def build(
     shifted = aff.copy()
     shifted[0, 3] -= 40.0  # 40 mm towards the patient's right, out of the body
     cases.append(Case("mask-shifted-40mm", clean, "fail", "'liver_tissue'", mask=_save_nifti(liver, shifted, root / "mask_shifted.nii.gz")))
+    for axis, name in ((1, "anterior"), (2, "superior")):
+        moved = aff.copy()
+        moved[axis, 3] += -40.0 if axis == 1 else 40.0  # LPS: -y is anterior, +z superior
+        cases.append(Case(f"mask-shifted-40mm-{name}", clean, "fail", "'liver_tissue'", mask=_save_nifti(liver, moved, root / f"mask_{name}.nii.gz")))
     cases.append(Case("mask-all-ones", clean, "fail", "'liver_", mask=_save_nifti(np.ones_like(liver), aff, root / "mask_ones.nii.gz")))
     flipped = np.ascontiguousarray(liver[:, :, ::-1])
     cases.append(Case("mask-left-right-flipped", clean, "fail", "'liver_tissue'", mask=_save_nifti(flipped, aff, root / "mask_flipped.nii.gz")))
@@ -269,6 +276,7 @@ def build(
     sing[:3, 0] = sing[:3, 1]
     cases.append(Case("mask-singular-affine", clean, "fail", "affine", mask=_save_nifti(liver, sing, root / "mask_singular.nii.gz")))
     if shared is not None:
+        cases.append(Case("mask-of-another-study", clean, "fail", "liver mask", mask=shared / "ct_small_labels.nii.gz", label=5))
         cases += _real(root / "real", shared)
     return cases
 

@@ -11,6 +11,7 @@ import os
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -42,9 +43,21 @@ def _lesions(stdout: str) -> list[tuple[str, ...]]:
     return sorted(tuple(les["finding"]["calcification"]) for les in json.loads(stdout)["lesions"])
 
 
+def _centroids(stdout: str) -> np.ndarray:
+    return np.array([les["centroid_mm_lps"] for les in json.loads(stdout)["lesions"]]).reshape(-1, 3)
+
+
+def _same_places(a: np.ndarray, b: np.ndarray, tol_mm: float = 5.0) -> bool:
+    """Every lesion of one result lies within ``tol_mm`` of one of the other's, and as many."""
+    if len(a) != len(b):
+        return False
+    return len(a) == 0 or bool(np.all(np.linalg.norm(a[:, None] - b[None], axis=2).min(axis=1) <= tol_mm))
+
+
 def _run(cases: list[corpus.Case]) -> tuple[list[str], Counter[str]]:
     """Scan every case; the problems found (tracebacks, wrong outcomes, changed lesions) and the counts."""
     clean: dict[str, list[tuple[str, ...]]] = {}
+    places: dict[str, np.ndarray] = {}
     outcomes: Counter[str] = Counter()
     problems: list[str] = []
     for case in cases:
@@ -63,9 +76,11 @@ def _run(cases: list[corpus.Case]) -> tuple[list[str], Counter[str]]:
         found = _lesions(r.stdout)
         checks = [w["check"] for w in json.loads(r.stdout)["warnings"]]
         if case.name == case.same_lesions_as:
-            clean[case.name] = found
-        elif found != clean[case.same_lesions_as]:
+            clean[case.name], places[case.name] = found, _centroids(r.stdout)
+        elif case.exact and found != clean[case.same_lesions_as]:
             problems.append(f"{case.name}: lesions {found} differ from the clean study's {clean[case.same_lesions_as]}")
+        elif not _same_places(_centroids(r.stdout), places[case.same_lesions_as]):
+            problems.append(f"{case.name}: lesions at {_centroids(r.stdout).round(1).tolist()}, the clean study's at {places[case.same_lesions_as].round(1).tolist()}")
         if case.outcome == "ok" and checks:
             problems.append(f"{case.name}: unexpected warnings {checks}")
         if case.outcome == "warn" and case.expect not in checks:
