@@ -177,7 +177,7 @@ class SeriesInfo:
 class _Header:
     name: str
     ds: Any  # pydicom Dataset without pixel data
-    payload: Any  # Path or bytes, to read the pixels later
+    payload: Path  # the file, to read the pixels later (a zip is extracted first)
 
 
 @contextmanager
