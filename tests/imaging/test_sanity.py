@@ -58,3 +58,9 @@ def test_a_mask_over_air_is_refused():
     mask[10:40, 10:50, 10:50] = True
     with pytest.raises(SanityError, match="liver_tissue"):
         check_liver_mask(vol, mask, "test")
+
+
+def test_no_bone_is_a_warning(empty_phantom):
+    arr = np.minimum(np.asarray(empty_phantom.volume.array), 200)
+    warnings = check_volume(empty_phantom.volume.with_array(arr))
+    assert [w["check"] for w in warnings] == ["hu_unverified"] and "too little bone" in warnings[0]["message"]

@@ -170,7 +170,7 @@ def _calibration_peak(check: str, values: np.ndarray, window: tuple[float, float
 
 
 def _hounsfield(array: np.ndarray, where: str) -> list[StudyWarning]:
-    """The HU scale: values span air to tissue, and fat and air sit where they must."""
+    """The HU scale: values span air to tissue, fat and air sit where they must, bone is there."""
     cfg = sanity_config()
     found = check_hu_range(array, where)
     sample = _sample(array)
@@ -184,9 +184,12 @@ def _hounsfield(array: np.ndarray, where: str) -> list[StudyWarning]:
         "air": _calibration_peak("hu_air", air_vals, (-1500.0, -500.0), 10.0, air_vals.size >= float(cfg["hu_air"].number("min_fraction")) * sample.size, where),
     }
     unverified = [name for name, r in results.items() if r is None]
+    bone = cfg["hu_unverified"]
+    if not body.size or (body >= float(bone.number("bone_hu"))).mean() < float(bone.number("min_bone_fraction")):
+        unverified.append("bone")
     found += [w for r in results.values() if r for w in r]
     if unverified:
-        found.append(outcome("hu_unverified", where, f"too little {' and '.join(unverified)} in the field of view to verify the HU calibration"))
+        found.append(outcome("hu_unverified", where, f"too little {', '.join(unverified)} in the field of view to verify the HU calibration"))
     return found
 
 
