@@ -30,3 +30,25 @@ def test_crop_keeps_patient_position():
     v = Volume(np.zeros((10, 10, 10)), np.diag([2.0, 1.0, 0.5, 1.0]))
     c = v.crop((slice(2, 5), slice(3, 6), slice(4, 8)))
     np.testing.assert_allclose(c.index_to_lps([0, 0, 0]), v.index_to_lps([2, 3, 4]))
+
+
+def test_canonical_orientation_keeps_every_voxel_in_place_for_all_48_axis_orders():
+    """nibabel.orientations picks the permutation and flips; voxels keep their patient position."""
+    import itertools
+
+    from hepcal.imaging.volume import canonical_orientation
+
+    arr = np.arange(4 * 5 * 6).reshape(4, 5, 6)
+    for perm in itertools.permutations(range(3)):
+        for flips in itertools.product([1, -1], repeat=3):
+            a = np.zeros((4, 4))
+            a[3, 3] = 1.0
+            for i, (j, f) in enumerate(zip(perm, flips)):
+                a[j, i] = f * (2.0, 0.8, 0.7)[i]
+            a[:3, 3] = (10.0, -20.0, 30.0)
+            out, aff = canonical_orientation(arr, a)
+            assert aff[2, 0] > 0 and aff[1, 1] > 0 and aff[0, 2] > 0  # plane→S, row→P, column→L
+            for idx in ((0, 0, 0), (1, 2, 3), (3, 4, 5)):
+                world = a[:3, :3] @ idx + a[:3, 3]
+                new_idx = np.rint(np.linalg.solve(aff[:3, :3], world - aff[:3, 3])).astype(int)
+                assert out[tuple(new_idx)] == arr[idx]

@@ -56,8 +56,14 @@ def lesion_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [lesion_row(i, les) for i, les in enumerate(result.get("lesions") or [], start=1)]
 
 
+def warning_texts(result: Mapping[str, Any]) -> list[str]:
+    """The study-check warnings of a scan as ``check: message`` strings (one table cell each)."""
+    return [f"{w.get('check')}: {w.get('message')}" for w in result.get("warnings") or []]
+
+
 def study_fields(result: Mapping[str, Any]) -> dict[str, Any]:
-    """The per-study facts of a scan worth a column: phase, threshold, where the liver came from."""
+    """The per-study facts of a scan worth a column: phase, threshold, where the liver came
+    from, and the study-check warnings (a study is never ``ok`` with a warning out of sight)."""
     phase = result.get("phase") or {}
     threshold = result.get("threshold") or {}
     liver = result.get("liver") or {}
@@ -70,4 +76,5 @@ def study_fields(result: Mapping[str, Any]) -> dict[str, Any]:
         "threshold_hu": threshold.get("definite_hu"),
         "liver_source": liver.get("source"),
         "liver_volume_ml": liver.get("volume_ml"),
+        "warnings": warning_texts(result),
     }

@@ -134,7 +134,7 @@ def studies_schema() -> Any:
         [
             ("key", s), ("study_key", s), ("source", s), ("kind", s), ("path", s), ("series_uid", s),
             ("row", i64), ("mask", s), ("mask_label", i64), ("context", s),
-            ("status", s), ("error", s), ("error_type", s),
+            ("status", s), ("error", s), ("error_type", s), ("failed_check", s), ("warnings", pa.list_(s)),
             ("lesion_count", i64), ("phase", s), ("phase_detected", s), ("aorta_hu", f64),
             ("candidate_hu", f64), ("threshold_hu", f64), ("liver_source", s), ("liver_volume_ml", f64),
             ("max_p_malignant", f64), ("malignancy_not_excluded", pa.bool_()),

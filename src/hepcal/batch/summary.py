@@ -22,6 +22,8 @@ class Summary:
     patterns: Counter[str] = field(default_factory=Counter)
     actions: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    warned: list[tuple[str, str]] = field(default_factory=list)  # (source, "check: message")
+    warning_checks: Counter[str] = field(default_factory=Counter)
     not_excluded: list[tuple[str, float, int]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -46,6 +48,9 @@ def summarize(records: Iterable[Mapping[str, Any]], threshold: float) -> Summary
             s.failures.append((str(r.get("source")), str(r.get("error") or "unknown error")))
             continue
         s.succeeded += 1
+        for text in r.get("warnings") or []:
+            s.warned.append((str(r.get("source")), str(text)))
+            s.warning_checks[str(text).split(":", 1)[0]] += 1
         lesions = r.get("lesions") or []
         s.lesions += len(lesions)
         s.studies_with_lesions += bool(lesions)
@@ -57,6 +62,7 @@ def summarize(records: Iterable[Mapping[str, Any]], threshold: float) -> Summary
         if flagged:
             s.not_excluded.append((str(r.get("source")), max(float(les["p_malignant"]) for les in flagged), len(flagged)))
     s.failures.sort()
+    s.warned.sort()
     s.not_excluded.sort(key=lambda t: (-t[1], t[0]))
     return s
 
@@ -67,6 +73,7 @@ def summary_rows(s: Summary) -> list[tuple[str, str, str]]:
         ("studies", "total", str(s.studies)),
         ("studies", "succeeded", str(s.succeeded)),
         ("studies", "failed", str(s.failed)),
+        ("studies", "with_warnings", str(len({src for src, _ in s.warned}))),
         ("studies", "with_lesions", str(s.studies_with_lesions)),
         ("studies", "malignancy_not_excluded", str(len(s.not_excluded))),
         ("lesions", "total", str(s.lesions)),
@@ -76,4 +83,5 @@ def summary_rows(s: Summary) -> list[tuple[str, str, str]]:
     rows += [("action", k, str(v)) for k, v in sorted(s.actions.items())]
     rows += [("malignancy_not_excluded", src, f"{p:.4f}") for src, p, _ in s.not_excluded]
     rows += [("failed", src, err) for src, err in s.failures]
+    rows += [("warning", src, text) for src, text in s.warned]
     return rows

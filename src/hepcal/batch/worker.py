@@ -181,7 +181,10 @@ def run_study(study: Study, scanner: Callable[[Study, WorkerContext], dict[str, 
     try:
         result = (scanner or scan)(study, ctx)
     except HepcalError as exc:
-        return failed_record(study, str(exc), type(exc).__name__, seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0, started_at=started, **who)
+        return failed_record(
+            study, str(exc), type(exc).__name__, seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0,
+            started_at=started, failed_check=getattr(exc, "check", None), **who,
+        )
     except Exception as exc:  # a crash inside one study must not end the batch
         logger.info("study %s crashed", study.source, exc_info=True)
         return failed_record(

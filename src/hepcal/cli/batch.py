@@ -55,6 +55,7 @@ def _summary_view(report: Any) -> list[Table]:
     t.add_row("studies", str(s.studies))
     t.add_row("  succeeded", str(s.succeeded))
     t.add_row("  failed", str(s.failed))
+    t.add_row("  succeeded with study-check warnings (summary.csv lists them)", str(len({src for src, _ in s.warned})))
     t.add_row("  run now", str(report.ran + len(p.to_record)))
     t.add_row("  already done (skipped)", str(p.done))
     if p.failed_before:

@@ -58,6 +58,15 @@ def _summary(result) -> None:  # type: ignore[no-untyped-def]
         out.print(t, soft_wrap=False)
     for note in d["notes"]:
         out.print(f"[dim]- {note}[/]", highlight=False, soft_wrap=False)
+    _warnings(d.get("warnings") or [])
+
+
+def _warnings(warnings: list[dict[str, str]]) -> None:
+    """Study-check warnings: analysed, but the reader must know (text shown as is, no markup)."""
+    from rich.text import Text
+
+    for w in warnings:
+        out.print(Text.assemble(("warning ", "bold yellow"), (f"[{w['check']}] ", "yellow"), w["message"]), highlight=False)
 
 
 def _scan_phases(study: Path, liver_mask: Optional[Path], liver_label: Optional[int], overrides: tuple[str, ...], progress):  # type: ignore[no-untyped-def]
@@ -173,6 +182,8 @@ def register(app: typer.Typer) -> None:
             _push(remote, result, out_dir if out_dir is not None else report_dir, report_dir)
         if fmt is ScanFormat.json:
             write_line(json.dumps(result.to_dict(), indent=2))
+            for w in result.warnings:
+                err.print(f"warning [{w['check']}]: {w['message']}", markup=False, highlight=False)
         else:
             _summary(result)
 

@@ -40,7 +40,7 @@ from hepcal.imaging.config import LiverSegmentation, imaging_config
 from hepcal.imaging.morphology import ball, coarsen, refine
 from hepcal.imaging.reading import is_nifti
 from hepcal.imaging.resample import MaskGeometryError, resample_labels
-from hepcal.imaging.volume import Volume, ras_to_lps
+from hepcal.imaging.volume import Volume, check_affine, ras_to_lps
 
 __all__ = [
     "BuiltinLiverSegmenter",
@@ -126,6 +126,10 @@ def load_mask(path: str | Path, reference: Volume, *, label: int | None = None) 
     if label not in values:
         shown = ", ".join(str(int(v)) for v in values[:30])
         raise SegmentationError(f"{where}: label {label} is not in the mask; labels present: {shown}")
+    try:
+        check_affine(affine)
+    except InputError as exc:
+        raise SegmentationError(f"{where}: its affine cannot place the mask in the patient ({exc}); the mask's geometry is broken") from None
     onto = resample_labels((labels == label).astype(np.uint8), affine, reference, name=where)
     return onto.astype(bool)
 

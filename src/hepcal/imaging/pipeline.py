@@ -1,4 +1,8 @@
-"""``scan_study``: read → liver → phase → detect → characterise → assess, with no global state.
+"""``scan_study``: read → check → liver → check → phase → detect → characterise → assess.
+
+No global state. The study sanity checks (:mod:`hepcal.imaging.sanity`) run before any
+analysis: a failed check refuses the study with the check named; a warning is kept in
+:attr:`ScanResult.warnings` and written to ``findings.json`` as ``warnings: [{check, message}]``.
 
 The batch runner calls this per study; heavy optional models (a TotalSegmentator runner) are
 created once by the caller and passed in through ``segmenters``. Nothing here prints or exits;
@@ -23,6 +27,7 @@ from hepcal.imaging.detection import Detection, Threshold, detect_calcifications
 from hepcal.imaging.liver import LiverMask, LiverSegmenter, segment_liver
 from hepcal.imaging.phase import PhaseEstimate, detect_phase
 from hepcal.imaging.reading import read_study
+from hepcal.imaging.sanity import StudyWarning, check_liver_mask, check_volume
 from hepcal.imaging.volume import Volume
 
 __all__ = ["PHASE_CHOICES", "ScanResult", "scan_study", "scan_volume"]
@@ -47,6 +52,7 @@ class ScanResult:
     cases: list[dict[str, Any]]
     assessments: list[dict[str, Any] | None]
     notes: list[str] = field(default_factory=list)
+    warnings: list[StudyWarning] = field(default_factory=list)
     key_images: dict[int, str] = field(default_factory=dict)
     overview_image: str | None = None
     seg_file: str | None = None
@@ -78,6 +84,7 @@ class ScanResult:
             "overview_image": self.overview_image,
             "dicom_seg": self.seg_file,
             "notes": [NOTE, *self.notes],
+            "warnings": [dict(w) for w in self.warnings],
         }
 
     def _lesion(self, les: Lesion, case: dict[str, Any], assessment: dict[str, Any] | None) -> dict[str, Any]:
@@ -134,6 +141,8 @@ def scan_volume(
         raise InputError(f"--phase {phase!r} is not allowed; choose one of {', '.join(PHASE_CHOICES)}")
     _check_overrides(overrides)
     report = progress or (lambda step, frac: None)
+    report("checks", 0.05)
+    warnings = [*volume.metadata.get("warnings", ()), *check_volume(volume)]
     report("liver", 0.1)
     if isinstance(liver_mask, np.ndarray):
         if liver_mask.shape != volume.shape or not liver_mask.any():
@@ -141,6 +150,7 @@ def scan_volume(
         liver = LiverMask(liver_mask.astype(bool), "given mask", "array")
     else:
         liver = segment_liver(volume, mask_path=liver_mask, label=liver_label, segmenters=segmenters)
+    warnings += check_liver_mask(volume, liver.mask, f"{liver.source}: {liver.detail}" if liver.source == "given mask" else liver.source)
     report("phase", 0.35)
     detected = detect_phase(volume, liver.mask)
     used = detected.phase if phase == "auto" else phase
@@ -170,7 +180,7 @@ def scan_volume(
     if liver.source == "built-in":
         notes.append("liver outlined by the built-in method (no mask given, TotalSegmentator unavailable): " + (liver.detail or "ok"))
     report("done", 1.0)
-    return ScanResult(volume, liver, detected, used, threshold, detection, lesions, cases, assessments, notes)
+    return ScanResult(volume, liver, detected, used, threshold, detection, lesions, cases, assessments, notes, warnings)
 
 
 def scan_study(

@@ -3,23 +3,33 @@
 Everything that can go wrong with a study a user hands us is turned into an
 :class:`~hepcal.errors.InputError` that names the problem and what would be accepted: a
 non-CT modality, several candidate series, a single slice, missing or duplicate slices,
-gantry tilt, files whose pixel data cannot be decoded.
+gantry tilt, files whose pixel data cannot be decoded. What only a reader can see is checked
+here through :mod:`hepcal.imaging.sanity` (rescale tags, one geometry per series, slice
+positions, NIfTI scaling and size); a usable oddity becomes a warning in
+``volume.metadata["warnings"]``, which the pipeline carries into ``findings.json``.
+
+Stored values become Hounsfield units through pydicom's ``apply_modality_lut`` (rescale slope
+and intercept, or a Modality LUT Sequence); a ``.zip`` is streamed to a temporary folder by
+:mod:`hepcal.archive` (never read into memory) within the limits of ``limits.yaml``.
 """
 
 from __future__ import annotations
 
-import io
 import logging
+import tempfile
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hepcal.archive import extract_zip, limits
 from hepcal.errors import InputError
+from hepcal.imaging.sanity import SanityError, StudyError, StudyWarning, check_hu_range, outcome, sanity_config
 from hepcal.imaging.volume import Volume, canonical_orientation, ras_to_lps
 
 __all__ = [
@@ -38,16 +48,13 @@ logger = logging.getLogger(__name__)
 #: still read as an untilted series; scanners write positions with ~1e-3 mm rounding.
 TILT_TOLERANCE_DEG = 0.5
 #: Relative deviation of one slice gap from the median gap tolerated before the stack is
-#: resampled to even spacing; larger than this (and not a missing slice) is refused.
-SPACING_TOLERANCE = 0.01
-MAX_UNEVEN = 0.25
+#: resampled to even spacing (with a warning); beyond ``max_uneven`` (and not a missing slice)
+#: it is refused. Both numbers live in sanity.yaml (check ``slice_spacing``).
+SPACING_TOLERANCE = float(sanity_config()["slice_spacing"].number("tolerance"))
+MAX_UNEVEN = float(sanity_config()["slice_spacing"].number("max_uneven"))
 #: Image types that are never the diagnostic axial series.
 _SKIP_IMAGE_TYPES = {"LOCALIZER", "SCOUT", "SECONDARY_CAPTURE"}
 _NOT_IMAGES = {"SEG", "SR", "KO", "PR", "RTSTRUCT", "REG", "DOC", "RTPLAN", "RTDOSE"}
-
-
-class StudyError(InputError):
-    """A study cannot be read as one CT volume."""
 
 
 def is_nifti(path: Path) -> bool:
@@ -76,7 +83,7 @@ def read_study(path: str | Path, *, series: str | None = None) -> Volume:
         raise StudyError(f"{p}: no such file or folder; expected a DICOM folder, a .zip of one, or a .nii/.nii.gz file")
     if p.is_file() and is_nifti(p):
         return read_nifti(p)
-    if p.is_dir() or zipfile.is_zipfile(p):
+    if p.is_dir() or (p.is_file() and zipfile.is_zipfile(p)):
         return read_dicom_series(p, series=series)
     if p.is_file():
         # a lone DICOM file: read it to give the precise reason
@@ -93,10 +100,17 @@ def read_nifti(path: str | Path) -> Volume:
 
     p = Path(path)
     try:
-        img = nib.load(str(p))
+        img = nib.load(str(p))  # reads the header only; voxels stay on disk until asked for
         shape = img.shape
+        # nibabel moves scl_slope/scl_inter from the header into the array proxy it applies them with
+        scaling = (getattr(img.dataobj, "slope", None), getattr(img.dataobj, "inter", None))
     except Exception as exc:  # nibabel raises many types for broken files
         raise StudyError(f"{p}: cannot read as NIfTI ({exc})") from None
+    cap = limits().nifti.max_voxels
+    declared = int(np.prod([int(n) for n in shape], dtype=object))
+    if declared > cap:
+        raise StudyError(f"{p}: the header declares {' × '.join(str(n) for n in shape)} = {declared:,} voxels; at most {cap:,} are read (limits.yaml nifti.max_voxels)")
+    warnings = _nifti_scaling(scaling, str(p))
     if len(shape) == 4 and shape[3] == 1:
         shape = shape[:3]
     if len(shape) != 3:
@@ -114,20 +128,26 @@ def read_nifti(path: str | Path) -> Volume:
         if not np.all(np.isfinite(data)):
             raise StudyError(f"{p}: the volume contains NaN or infinite values")
     affine = ras_to_lps(img.affine)
-    arr, aff = canonical_orientation(np.asarray(data), affine)
-    _check_hounsfield(arr, str(p))
-    return Volume(arr, aff, {"source": p.name, "format": "nifti", "modality": "CT"})
+    try:
+        arr, aff = canonical_orientation(np.asarray(data), affine)
+    except InputError as exc:
+        raise SanityError("geometry", f"{p}: refused by the study check 'geometry': the NIfTI affine is unusable ({exc})") from None
+    check_hu_range(arr, str(p))
+    return Volume(arr, aff, {"source": p.name, "format": "nifti", "modality": "CT", "warnings": tuple(warnings)})
 
 
-def _check_hounsfield(array: np.ndarray, where: str) -> None:
-    """Refuse arrays that are plainly not CT in HU (e.g. MR, raw stored values, masks)."""
-    sample = array[:: max(1, array.shape[0] // 16)]
-    lo, hi = np.percentile(sample, [0.5, 99.5])
-    if lo > -300 or hi < 0 or hi > 10000:
-        raise StudyError(
-            f"{where}: values ({lo:.0f} to {hi:.0f} in the 0.5–99.5 percentiles) do not look like CT "
-            "Hounsfield units (air about -1000, soft tissue 0–100); give a CT volume in HU"
-        )
+def _nifti_scaling(scaling: tuple[float | None, float | None], where: str) -> list[StudyWarning]:
+    """scl_slope/scl_inter as nibabel applies them: finite, and a slope of plausible magnitude."""
+    slope, inter = scaling
+    s = 1.0 if slope is None else float(slope)
+    i = 0.0 if inter is None else float(inter)
+    if s == 1.0 and i == 0.0:
+        return []  # no scaling: stored values are the values
+    check = sanity_config()["nifti_scaling"]
+    lo, hi = float(check.number("min_abs_slope")), float(check.number("max_abs_slope"))
+    if not (np.isfinite(s) and np.isfinite(i) and lo <= abs(s) <= hi):
+        return [outcome("nifti_scaling", where, f"scl_slope {s:g} and scl_inter {i:g} cannot map stored values to HU (|slope| must be {lo:g}–{hi:g}, both finite)")]
+    return []
 
 
 # --------------------------------------------------------------------------------- DICOM
@@ -157,36 +177,38 @@ class SeriesInfo:
 class _Header:
     name: str
     ds: Any  # pydicom Dataset without pixel data
-    payload: Any  # Path or bytes, to read the pixels later
+    payload: Path  # the file, to read the pixels later (a zip is extracted first)
 
 
-def _iter_sources(path: Path) -> Iterable[tuple[str, Any]]:
+@contextmanager
+def _as_files(path: Path) -> Iterator[Path]:
+    """``path`` itself, or a .zip extracted (checked, streamed) into a temporary folder."""
     if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if not info.is_dir():
-                    yield f"{path.name}:{info.filename}", zf.read(info)
-    elif path.is_file():
-        yield path.name, path
+        with tempfile.TemporaryDirectory(prefix="hepcal-zip-") as tmp:
+            yield extract_zip(path, Path(tmp) / "study")
     else:
+        yield path
+
+
+def _iter_sources(path: Path, label: str) -> Iterable[tuple[str, Path]]:
+    if path.is_file():
+        yield label, path
+    else:
+        prefix = f"{label}:" if label.lower().endswith(".zip") else ""
         for f in sorted(path.rglob("*")):
             if f.is_file():
-                yield str(f.relative_to(path)), f
+                yield prefix + f.relative_to(path).as_posix(), f
 
 
-def _open(payload: Any) -> Any:
-    return io.BytesIO(payload) if isinstance(payload, bytes) else payload
-
-
-def _read_headers(path: Path) -> tuple[list[_Header], list[str]]:
+def _read_headers(path: Path, label: str) -> tuple[list[_Header], list[str]]:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     headers: list[_Header] = []
     skipped: list[str] = []
-    for name, payload in _iter_sources(path):
+    for name, payload in _iter_sources(path, label):
         try:
-            ds = pydicom.dcmread(_open(payload), stop_before_pixels=True)
+            ds = pydicom.dcmread(payload, stop_before_pixels=True)
         except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError):
             skipped.append(name)
             continue
@@ -255,7 +277,8 @@ def _info(key: tuple, members: Sequence[_Header]) -> SeriesInfo:
 
 def list_series(path: str | Path) -> list[SeriesInfo]:
     """Every series found under ``path`` (folder or .zip), in a stable order."""
-    headers, _ = _read_headers(Path(path))
+    with _as_files(Path(path)) as files:
+        headers, _ = _read_headers(files, Path(path).name)
     groups = _group(headers)
     return [_info(k, v) for k, v in sorted(groups.items(), key=lambda kv: (str(kv[1][0].ds.get("SeriesNumber", "")), kv[0]))]
 
@@ -299,7 +322,12 @@ def _choose(path: Path, groups: dict[tuple, list[_Header]], series: str | None) 
 def read_dicom_series(path: str | Path, *, series: str | None = None) -> Volume:
     """Read one axial CT series from a folder (recursively) or a .zip into a canonical volume."""
     p = Path(path)
-    headers, skipped = _read_headers(p)
+    with _as_files(p) as files:
+        return _read_series(p, files, series)
+
+
+def _read_series(p: Path, files: Path, series: str | None) -> Volume:
+    headers, skipped = _read_headers(files, p.name)
     if not headers:
         extra = f" ({len(skipped)} file(s) could not be read as DICOM, e.g. {skipped[0]})" if skipped else " (it is empty)"
         raise StudyError(f"{p}: no DICOM files found{extra}; expected a folder or .zip of CT DICOM files")
@@ -315,9 +343,84 @@ def read_dicom_series(path: str | Path, *, series: str | None = None) -> Volume:
     return _stack(p, members, note)
 
 
+def _dedupe(path: Path, members: Sequence[_Header]) -> tuple[list[_Header], list[StudyWarning]]:
+    """Drop second copies of one image (same SOPInstanceUID); different images are kept."""
+    seen: dict[str, str] = {}
+    kept: list[_Header] = []
+    copies: list[str] = []
+    for h in members:
+        uid = str(h.ds.get("SOPInstanceUID", "") or "")
+        if uid and uid in seen:
+            copies.append(f"{h.name} (= {seen[uid]})")
+            continue
+        if uid:
+            seen[uid] = h.name
+        kept.append(h)
+    if not copies:
+        return kept, []
+    shown = ", ".join(copies[:3]) + (" …" if len(copies) > 3 else "")
+    return kept, [outcome("duplicate_slice", str(path), f"{len(copies)} file(s) repeat an image already read (same SOPInstanceUID) and were ignored: {shown}")]
+
+
+def _number(ds: Any, keyword: str) -> float | None | str:
+    """A numeric tag: its value, ``None`` when absent, or the offending text when not a number."""
+    try:
+        value = ds.get(keyword)
+    except (ValueError, TypeError, OverflowError):
+        elem = ds.get_item(keyword)
+        raw = getattr(elem, "value", b"")
+        return (raw.decode("latin-1", "replace") if isinstance(raw, bytes) else str(raw)).strip()[:40] or "(unreadable)"
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)[:40]
+    return number if np.isfinite(number) else str(value)
+
+
+def _check_rescale(path: Path, members: Sequence[_Header]) -> None:
+    """RescaleSlope and RescaleIntercept (Type 1 in the CT Image Module) present and numeric."""
+    for h in members:
+        if "ModalityLUTSequence" in h.ds:
+            continue  # a Modality LUT maps stored values instead; pydicom applies it
+        for keyword in ("RescaleIntercept", "RescaleSlope"):
+            value = _number(h.ds, keyword)
+            if value is None:
+                outcome("rescale", str(path), (
+                    f"{h.name} has no {keyword} (a required CT tag): its stored values cannot be turned into Hounsfield units "
+                    "(a missing intercept typically reads the study 1,024 HU too bright); re-export the series from the scanner or PACS"
+                ))
+            if isinstance(value, str) or (keyword == "RescaleSlope" and value == 0):
+                outcome("rescale", str(path), f"{h.name}: {keyword} is {value!r}, not a usable number; re-export the series")
+
+
+def _check_pixel_spacing(path: Path, members: Sequence[_Header]) -> np.ndarray:
+    """One PixelSpacing for the whole series (each slice carries its own)."""
+    spacings = []
+    for h in members:
+        sp = _floats(h.ds.get("PixelSpacing"), 2)
+        if sp is None or np.any(sp <= 0):
+            raise StudyError(f"{path}: {h.name}: PixelSpacing is missing or not positive; cannot measure in millimetres")
+        spacings.append(sp)
+    first = spacings[0]
+    tol = float(sanity_config()["geometry"].number("spacing_tolerance"))
+    odd = [(h.name, sp) for h, sp in zip(members, spacings) if np.any(np.abs(sp - first) > tol * first)]
+    if odd:
+        name, sp = odd[0]
+        outcome("geometry", str(path), (
+            f"{len(odd)} slice(s) have another PixelSpacing than {members[0].name} ({first.tolist()} mm), "
+            f"e.g. {name} ({sp.tolist()} mm); one series has one pixel spacing: separate or re-export the slices"
+        ))
+    return first
+
+
 def _stack(path: Path, members: Sequence[_Header], note: str = "") -> Volume:
     import pydicom
+    from pydicom.pixels import apply_modality_lut
 
+    members, warnings = _dedupe(path, members)
+    _check_rescale(path, members)
     iops, ipps = [], []
     for h in members:
         iop = _floats(h.ds.get("ImageOrientationPatient"), 6)
@@ -328,13 +431,11 @@ def _stack(path: Path, members: Sequence[_Header], note: str = "") -> Volume:
         ipps.append(ipp)
     iop0 = iops[0]
     if max(np.abs(i - iop0).max() for i in iops) > 1e-3:
-        raise StudyError(f"{path}: the slices of the series have different orientations; it is not one volume")
-    shapes = {(int(h.ds.Rows), int(h.ds.Columns)) for h in members}
+        outcome("geometry", str(path), "the slices of the series have different orientations; it is not one volume")
+    shapes = {(int(h.ds.get("Rows", 0) or 0), int(h.ds.get("Columns", 0) or 0)) for h in members}
     if len(shapes) != 1:
-        raise StudyError(f"{path}: the slices have different sizes {sorted(shapes)}; it is not one volume")
-    spacing = _floats(members[0].ds.get("PixelSpacing"), 2)
-    if spacing is None or np.any(spacing <= 0):
-        raise StudyError(f"{path}: PixelSpacing is missing or not positive; cannot measure in millimetres")
+        outcome("geometry", str(path), f"the slices have different sizes {sorted(shapes)}; it is not one volume")
+    spacing = _check_pixel_spacing(path, members)
     row_cos, col_cos = iop0[:3], iop0[3:]
     normal = np.cross(row_cos, col_cos)
     pos = np.array(ipps)
@@ -343,12 +444,14 @@ def _stack(path: Path, members: Sequence[_Header], note: str = "") -> Volume:
     dist, pos = dist[order], pos[order]
     members = [members[i] for i in order]
     gaps = np.diff(dist)
+    if len(members) < 2:
+        raise StudyError(f"{path}: the CT series has a single distinct slice ({members[0].name}){note}; hepcal needs a 3-D series of at least 2 slices")
     if np.any(gaps < 1e-3):
         k = int(np.argmin(gaps))
-        raise StudyError(
-            f"{path}: two slices at the same position ({members[k].name}, {members[k + 1].name}); the folder may mix "
+        outcome("slice_position", str(path), (
+            f"two different images at the same position ({members[k].name}, {members[k + 1].name}); the folder may mix "
             "several acquisitions of one series; separate them"
-        )
+        ))
     step_vectors = np.diff(pos, axis=0)
     inplane = np.linalg.norm(step_vectors - np.outer(gaps, normal), axis=1)
     tilt = float(np.degrees(np.arctan2(inplane, gaps)).max())
@@ -362,17 +465,17 @@ def _stack(path: Path, members: Sequence[_Header], note: str = "") -> Volume:
     missing = np.flatnonzero(ratio > 1.5)
     if missing.size:
         where = ", ".join(f"{round(r) - 1} between {members[k].name} and {members[k + 1].name}" for k, r in zip(missing, ratio[missing]))
-        raise StudyError(f"{path}: slice(s) missing ({where}; spacing {step:.2f} mm){note}; give the complete series")
+        outcome("slice_position", str(path), f"slice(s) missing ({where}; spacing {step:.2f} mm){note}; give the complete series")
     uneven = float(np.abs(ratio - 1).max())
     if uneven > MAX_UNEVEN:
-        raise StudyError(f"{path}: uneven slice spacing (gaps {gaps.min():.2f}–{gaps.max():.2f} mm); give an evenly spaced series")
+        outcome("slice_position", str(path), f"uneven slice spacing (gaps {gaps.min():.2f}–{gaps.max():.2f} mm); give an evenly spaced series")
 
     rows, cols = shapes.pop()
     slices = []
     integral = True
     for h in members:
         try:
-            ds = pydicom.dcmread(_open(h.payload))
+            ds = pydicom.dcmread(h.payload)
             raw = ds.pixel_array
         except Exception as exc:
             ts = getattr(getattr(h.ds, "file_meta", None), "TransferSyntaxUID", None)
@@ -383,10 +486,11 @@ def _stack(path: Path, members: Sequence[_Header], note: str = "") -> Volume:
             ) from None
         if raw.shape != (rows, cols):
             raise StudyError(f"{path}: {h.name} decodes to shape {raw.shape}, expected ({rows}, {cols})")
-        slope = float(ds.get("RescaleSlope", 1) or 1)
-        intercept = float(ds.get("RescaleIntercept", 0) or 0)
-        integral &= slope.is_integer() and intercept.is_integer()
-        slices.append(raw.astype(np.float32) * slope + intercept)
+        if "ModalityLUTSequence" in ds:
+            integral = False
+        else:
+            integral &= float(ds.RescaleSlope).is_integer() and float(ds.RescaleIntercept).is_integer()
+        slices.append(np.asarray(apply_modality_lut(raw, ds), dtype=np.float32))
     hu = np.stack(slices)
     del slices
     # padding outside the reconstruction circle (often -2048 or -3024) is air for our purposes
@@ -395,14 +499,19 @@ def _stack(path: Path, members: Sequence[_Header], note: str = "") -> Volume:
         hu = hu.astype(np.int16)
     if uneven > SPACING_TOLERANCE:
         hu = _resample_even(hu, dist, step)
-        logger.info("%s: uneven slice spacing (max %.0f%%) resampled to %.3f mm", path, 100 * uneven, step)
+        warnings.append(outcome("slice_spacing", str(path), f"uneven slice spacing (gaps {gaps.min():.2f}–{gaps.max():.2f} mm, up to {100 * uneven:.0f}% off) resampled to an even {step:.3f} mm by linear interpolation"))
 
     affine = np.eye(4)
     affine[:3, 0] = normal * step
     affine[:3, 1] = col_cos * spacing[0]  # row index grows along the column direction cosine
     affine[:3, 2] = row_cos * spacing[1]
     affine[:3, 3] = pos[0]
-    arr, aff = canonical_orientation(hu, affine)
+    try:
+        arr, aff = canonical_orientation(hu, affine)
+    except InputError as exc:
+        raise SanityError("geometry", f"{path}: refused by the study check 'geometry': {exc}") from None
+    if note:
+        warnings.append({"check": "unreadable_files", "message": note.strip(" ()")})
     ds0 = members[0].ds
     meta = {
         "source": path.name,
@@ -418,6 +527,7 @@ def _stack(path: Path, members: Sequence[_Header], note: str = "") -> Volume:
         "uneven_spacing_resampled": bool(uneven > SPACING_TOLERANCE),
         # headers (no pixels) in stacking order, for writing a DICOM SEG that references them
         "dicom_headers": tuple(h.ds for h in members),
+        "warnings": tuple(warnings),
     }
     return Volume(arr, aff, meta)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from hepcal.errors import InputError
 
-__all__ = ["Volume", "canonical_orientation", "ras_to_lps"]
+__all__ = ["Volume", "canonical_orientation", "check_affine", "ras_to_lps"]
 
 #: Flips the x and y axes: RAS (NIfTI) ↔ LPS (DICOM). Its own inverse.
 _RAS_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -35,7 +35,8 @@ def ras_to_lps(affine: np.ndarray) -> np.ndarray:
     return _RAS_LPS @ np.asarray(affine, dtype=float)
 
 
-def _check_affine(affine: np.ndarray) -> np.ndarray:
+def check_affine(affine: np.ndarray) -> np.ndarray:
+    """A finite 4 × 4 affine with a non-singular direction matrix, or an :class:`InputError`."""
     a = np.asarray(affine, dtype=float)
     if a.shape != (4, 4):
         raise InputError(f"affine must be a 4x4 matrix, got shape {a.shape}")
@@ -68,7 +69,7 @@ class Volume:
     def __post_init__(self) -> None:
         if self.array.ndim != 3:
             raise InputError(f"a volume must be 3-D (plane, row, column), got shape {self.array.shape}")
-        object.__setattr__(self, "affine", _check_affine(self.affine))
+        object.__setattr__(self, "affine", check_affine(self.affine))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -117,29 +118,26 @@ class Volume:
         return Volume(self.array[box], affine, self.metadata)
 
 
+#: The canonical orientation in nibabel's terms: array axis k → (world axis, direction) in LPS,
+#: i.e. plane → +z (superior), row → +y (posterior), column → +x (left).
+_CANONICAL = np.array([[2.0, 1.0], [1.0, 1.0], [0.0, 1.0]])
+
+
 def canonical_orientation(array: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Transpose and flip ``array`` so its axes run S, P, L (plane, row, column), exactly.
 
     Only axis permutations and flips are used, so no voxel is interpolated; the affine is
-    updated to match. For oblique acquisitions each axis goes to the patient axis it is closest
-    to, and the affine keeps the true (oblique) directions.
+    updated to match. ``nibabel.orientations`` chooses, for oblique acquisitions, the patient
+    axis each array axis is closest to (jointly over the three axes, which also settles near-45°
+    cases consistently); the affine keeps the true (oblique) directions.
     """
-    a = _check_affine(affine)
-    cosines = a[:3, :3] / np.linalg.norm(a[:3, :3], axis=0)
-    # target: plane→z (S), row→y (P), column→x (L)
-    order: list[int] = []
-    for world_axis in (2, 1, 0):
-        weights = np.abs(cosines[world_axis]).copy()
-        weights[order] = -1.0
-        order.append(int(np.argmax(weights)))
-    arr = np.transpose(array, order)
-    new = np.eye(4)
-    new[:3, :3] = a[:3, :3][:, order]
-    new[:3, 3] = a[:3, 3]
-    for out_axis, world_axis in enumerate((2, 1, 0)):
-        if new[world_axis, out_axis] < 0:
-            n = arr.shape[out_axis]
-            arr = np.flip(arr, axis=out_axis)
-            new[:3, 3] = new[:3, 3] + new[:3, out_axis] * (n - 1)
-            new[:3, out_axis] = -new[:3, out_axis]
+    from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation, ornt_transform
+
+    a = check_affine(affine)
+    start = io_orientation(a)
+    if np.isnan(start).any():
+        raise InputError("the affine's axes cannot be matched to patient axes (degenerate direction matrix)")
+    transform = ornt_transform(start, _CANONICAL)
+    arr = apply_orientation(np.asarray(array), transform)
+    new = a @ inv_ornt_aff(transform, np.asarray(array).shape)
     return np.ascontiguousarray(arr), new
