@@ -131,7 +131,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
     rows = [o.row for o in obs]
     post = posterior(net, rows, setting.log_prior)
     mal = malignancy_probability(net, post)
-    bounds, mal_interval = intervals(net, rows, log_prior=setting.log_prior)
+    bounds, mal_interval = intervals(net, rows, log_prior=setting.log_prior, point=post)
     basis = explanation.Basis(obs, explanation.weights(net, obs, setting), fold=net.kb.policy.for_against)
     kb = net.kb
     order = np.argsort(-post, kind="stable")

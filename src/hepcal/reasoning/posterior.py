@@ -46,7 +46,8 @@ def entropy_bits(p: np.ndarray) -> float:
 INTERVAL_LEVEL = 0.90
 
 
-def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, log_prior: np.ndarray | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, log_prior: np.ndarray | None = None,
+              point: np.ndarray | None = None) -> tuple[np.ndarray, tuple[float, float]]:
     """Central ``level`` intervals of every diagnosis's probability and of P(malignant).
 
     They carry the uncertainty of the likelihoods: the posterior is recomputed under each of
@@ -54,9 +55,10 @@ def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, 
     deterministic) and the interval is read from those posteriors' quantiles. Priors and
     P(malignant | diagnosis) are population estimates and are held fixed. Each interval is
     widened, if needed, to contain the point probability (computed from the posterior means).
+    ``point`` is that posterior when the caller has it already (under the same ``log_prior``).
     Returns ((D, 2) array of [low, high], (low, high) of P(malignant)).
     """
-    point = posterior(net, rows)
+    point = posterior(net, rows, log_prior) if point is None else point
     tail = (1.0 - level) / 2.0
     if len(rows) == 0:
         return np.column_stack([point, point]), (malignancy_probability(net, point),) * 2
@@ -67,8 +69,8 @@ def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, 
     p /= p.sum(axis=0)
     m = p.shape[1]
     lo_i, hi_i = int(np.floor(tail * (m - 1))), int(np.ceil((1.0 - tail) * (m - 1)))
-    ordered = np.sort(p, axis=1)
+    ordered = np.partition(p, (lo_i, hi_i), axis=1)  # only the two order statistics are needed
     bounds = np.column_stack([np.minimum(ordered[:, lo_i], point), np.maximum(ordered[:, hi_i], point)])
-    mal = np.sort(net.malignant @ p)
+    mal = np.partition(net.malignant @ p, (lo_i, hi_i))
     pm = malignancy_probability(net, point)
     return bounds, (float(min(mal[lo_i], pm)), float(max(mal[hi_i], pm)))
