@@ -12,9 +12,14 @@ import typer
 from hepcal.cli.common import err, formats, handle_errors, out, write_line
 from hepcal.cli.report import LANG_OPTION, Lang
 from hepcal.errors import InputError
+from hepcal.findings.contract import contract
 
 
 ScanFormat = formats("table", "json")
+
+
+#: The calcification patterns of the case format (the phantom draws every one of them).
+PatternChoice = Enum("PatternChoice", {v: v for v in contract().field("finding.calcification").values}, type=str)  # type: ignore[misc]
 
 
 class PhaseChoice(str, Enum):
@@ -190,7 +195,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def phantom(
-        pattern: list[str] = typer.Option(["rim"], "--pattern", help="Calcification pattern of a lesion to include (repeatable): " + "punctate, coarse, rim, central, central_scar, amorphous, septal, linear, ductal, diffuse, dense_nodular, vascular."),
+        pattern: list[PatternChoice] = typer.Option([PatternChoice("rim")], "--pattern", help="Calcification pattern of a lesion to include (repeatable)."),
         size: Optional[float] = typer.Option(None, "--size", help="Lesion diameter in mm (default per pattern)."),
         phase: PhantomPhase = typer.Option(PhantomPhase.unenhanced, "--phase", help="Contrast phase of the synthetic study."),
         seed: int = typer.Option(0, "--seed", help="Random seed (placement, shapes, noise)."),
@@ -207,7 +212,7 @@ def register(app: typer.Typer) -> None:
 
         if not (out_path.name.endswith(".nii.gz") or out_path.name.endswith(".nii")):
             raise InputError(f"--out {out_path}: the phantom is written as NIfTI; use a .nii.gz name")
-        ph = make_phantom(phase=phase.value, lesions=[LesionSpec(p, size) for p in pattern], seed=seed, spacing=(spacing,) * 3)
+        ph = make_phantom(phase=phase.value, lesions=[LesionSpec(p.value, size) for p in pattern], seed=seed, spacing=(spacing,) * 3)
         nib.save(nib.Nifti1Image(ph.volume.array, ras_to_lps(ph.volume.affine)), str(out_path))
         stem = out_path.name[: -len(".nii.gz")] if out_path.name.endswith(".nii.gz") else out_path.stem
         truth = {
