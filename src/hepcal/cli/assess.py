@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -29,7 +29,7 @@ def _kb(path: Optional[Path]) -> KnowledgeBase:
     return load(path) if path is not None else load()
 
 
-KB_OPTION = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)
+KB_OPTION = typer.Option("--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)
 
 
 def _stream(source: str, fmt: Format, kb: KnowledgeBase) -> tuple[int, int]:
@@ -77,10 +77,10 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def assess(
         source: str = typer.Argument(..., help="Case file (.json/.yaml), many cases (.jsonl), or - for standard input."),
-        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable), json (the contract's assessment output) or jsonl (one line per case)."),
-        kb_path: Optional[Path] = KB_OPTION,
-        report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports of this case into this folder (see hepcal report).", show_default=False),
-        lang: Lang = LANG_OPTION,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table (readable), json (the contract's assessment output) or jsonl (one line per case).")] = Format.table,
+        kb_path: Annotated[Optional[Path], KB_OPTION] = None,
+        report_dir: Annotated[Optional[Path], typer.Option("--report", help="Also write the reports of this case into this folder (see hepcal report).", show_default=False)] = None,
+        lang: Annotated[Lang, LANG_OPTION] = "en",
     ) -> None:
         """Assess a case: ranked differential, P(malignant), recommendation, next findings."""
         kb = _kb(kb_path)
@@ -113,8 +113,8 @@ def register(app: typer.Typer) -> None:
     def explain(
         source: str = typer.Argument(..., help="Case file (.json/.yaml) or - for standard input."),
         diagnosis: str = typer.Argument(..., help="Diagnosis id, e.g. hydatid_cyst (hepcal kb list shows them)."),
-        fmt: ExplainFormat = typer.Option(ExplainFormat.table, "--format", "-f", help="table (readable) or json (the explanation as data)."),
-        kb_path: Optional[Path] = KB_OPTION,
+        fmt: Annotated[ExplainFormat, typer.Option("--format", "-f", help="table (readable) or json (the explanation as data).")] = ExplainFormat.table,
+        kb_path: Annotated[Optional[Path], KB_OPTION] = None,
     ) -> None:
         """Why a diagnosis has its probability: prior, each finding's likelihood ratio, references."""
         kb = _kb(kb_path)

@@ -7,7 +7,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -100,17 +100,17 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def batch(
-        source: Optional[Path] = typer.Argument(None, help="Folder of studies (NIfTI, .zip, DICOM; searched recursively) or a CSV manifest (columns study, mask, mask_label and case-format keys); or --dicomweb instead.", show_default=False),
+        source: Annotated[Optional[Path], typer.Argument(help="Folder of studies (NIfTI, .zip, DICOM; searched recursively) or a CSV manifest (columns study, mask, mask_label and case-format keys); or --dicomweb instead.", show_default=False)] = None,
         out_dir: Path = typer.Option(..., "--out", "-o", help="Results folder: studies.parquet, lesions.parquet, summary.csv, parts/."),
-        workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes (default: CPUs, at most 4); with --scheduler local, the LocalCluster's workers.", show_default=False),
-        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786) to run on an existing cluster, or 'local' for a LocalCluster.", show_default=False),
-        retry_failed: bool = typer.Option(False, "--retry-failed", help="Run again the studies that failed in an earlier run (done ones are always skipped)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-        dicomweb: Optional[str] = typer.Option(None, "--dicomweb", help="Take the studies from a PACS: its DICOMweb service root (or a QIDO-RS .../studies?ModalitiesInStudy=CT&StudyDate=A-B address). Credentials from HEPCAL_DICOMWEB_TOKEN or HEPCAL_DICOMWEB_USER/PASSWORD.", show_default=False),
-        modality: Optional[str] = typer.Option(None, "--modality", help="With --dicomweb: studies holding this modality (default CT).", show_default=False),
-        since: Optional[str] = typer.Option(None, "--since", help="With --dicomweb: study date from (YYYYMMDD, inclusive).", show_default=False),
-        until: Optional[str] = typer.Option(None, "--until", help="With --dicomweb: study date to (YYYYMMDD, inclusive).", show_default=False),
-        limit: Optional[int] = typer.Option(None, "--limit", help="With --dicomweb: at most this many studies (oldest first).", show_default=False),
+        workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Local worker processes (default: CPUs, at most 4); with --scheduler local, the LocalCluster's workers.", show_default=False)] = None,
+        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786) to run on an existing cluster, or 'local' for a LocalCluster.", show_default=False)] = None,
+        retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run again the studies that failed in an earlier run (done ones are always skipped).")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+        dicomweb: Annotated[Optional[str], typer.Option("--dicomweb", help="Take the studies from a PACS: its DICOMweb service root (or a QIDO-RS .../studies?ModalitiesInStudy=CT&StudyDate=A-B address). Credentials from HEPCAL_DICOMWEB_TOKEN or HEPCAL_DICOMWEB_USER/PASSWORD.", show_default=False)] = None,
+        modality: Annotated[Optional[str], typer.Option("--modality", help="With --dicomweb: studies holding this modality (default CT).", show_default=False)] = None,
+        since: Annotated[Optional[str], typer.Option("--since", help="With --dicomweb: study date from (YYYYMMDD, inclusive).", show_default=False)] = None,
+        until: Annotated[Optional[str], typer.Option("--until", help="With --dicomweb: study date to (YYYYMMDD, inclusive).", show_default=False)] = None,
+        limit: Annotated[Optional[int], typer.Option("--limit", help="With --dicomweb: at most this many studies (oldest first).", show_default=False)] = None,
     ) -> None:
         """Scan and assess every study of a folder or manifest; rerun to resume."""
         from hepcal.batch import LocalExecutor, run_batch

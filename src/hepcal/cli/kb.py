@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -16,16 +16,16 @@ from hepcal.knowledge import load, read
 from hepcal.knowledge.check import check, summary
 
 kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
-KB_OPTION = typer.Option(None, "--kb", help="Knowledge-base folder (default: the shipped one).", show_default=False)
+KB_OPTION = typer.Option("--kb", help="Knowledge-base folder (default: the shipped one).", show_default=False)
 
 
 Format = formats("table", "json")
-FORMAT_OPTION = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (the entries as data).")
+FORMAT_OPTION = typer.Option("--format", "-f", help="table (readable) or json (the entries as data).")
 
 
 @kb_app.command("list")
 @handle_errors
-def list_(kb_path: Optional[Path] = KB_OPTION, fmt: Format = FORMAT_OPTION) -> None:
+def list_(kb_path: Annotated[Optional[Path], KB_OPTION] = None, fmt: Annotated[Format, FORMAT_OPTION] = Format.table) -> None:
     """List the diagnoses with their category, malignancy and prior."""
     kb = load(kb_path)
     if fmt is Format.json:
@@ -48,9 +48,9 @@ def list_(kb_path: Optional[Path] = KB_OPTION, fmt: Format = FORMAT_OPTION) -> N
 @handle_errors
 def show(
     diagnosis: str = typer.Argument(..., help="Diagnosis id."),
-    fmt: Format = FORMAT_OPTION,
-    as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json (kept for old scripts)."),
-    kb_path: Optional[Path] = KB_OPTION,
+    fmt: Annotated[Format, FORMAT_OPTION] = Format.table,
+    as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
+    kb_path: Annotated[Optional[Path], KB_OPTION] = None,
 ) -> None:
     """Show one diagnosis: description, likelihoods, cautions, tests and references."""
     as_json = as_json or fmt is Format.json
@@ -83,7 +83,7 @@ def show(
 
 
 @kb_app.command("check")
-def check_(kb_path: Optional[Path] = KB_OPTION) -> None:
+def check_(kb_path: Annotated[Optional[Path], KB_OPTION] = None) -> None:
     """Validate the knowledge base: probabilities, vocabulary, sources, completeness."""
     try:
         kb = read(kb_path)
@@ -117,9 +117,9 @@ def check_(kb_path: Optional[Path] = KB_OPTION) -> None:
 @kb_app.command("fit")
 @handle_errors
 def fit_(
-    kb_path: Optional[Path] = KB_OPTION,
-    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds that choose the prior strength."),
-    repeats: int = typer.Option(2, "--repeats", min=1, help="Repeats of the cross-validation."),
+    kb_path: Annotated[Optional[Path], KB_OPTION] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds that choose the prior strength.")] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the cross-validation.")] = 2,
 ) -> None:
     """Fit the likelihoods to the case library (development cases and series counts; never the hold-out).
 

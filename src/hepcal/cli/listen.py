@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -18,14 +18,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def listen(
-        aet: str = typer.Option("HEPCAL", "--aet", help="hepcal's own AE title (1-16 characters)."),
-        port: int = typer.Option(11112, "--port", min=1, max=65535, help="TCP port to listen on."),
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."),
-        queue: Path = typer.Option(Path("hepcal-queue"), "--queue", help="Folder of the on-disk queue (incoming, working, done); a restart resumes from it."),
-        send_to: Optional[str] = typer.Option(None, "--send-to", help="Where the DICOM SEG and SR go by C-STORE: AET@host:port (omit to keep them in the queue's done folder only)."),
-        allow: list[str] = typer.Option([], "--allow", help="Calling AE title allowed to send (repeatable); others are refused."),
-        allow_any: bool = typer.Option(False, "--allow-any", help="Accept any calling AE title (only on a closed network)."),
-        quiet: float = typer.Option(30.0, "--quiet", min=0.0, help="Seconds without a new instance after which a study counts as complete."),
+        aet: Annotated[str, typer.Option("--aet", help="hepcal's own AE title (1-16 characters).")] = "HEPCAL",
+        port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 11112,
+        host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+        queue: Annotated[Path, typer.Option("--queue", help="Folder of the on-disk queue (incoming, working, done); a restart resumes from it.")] = Path("hepcal-queue"),
+        send_to: Annotated[Optional[str], typer.Option("--send-to", help="Where the DICOM SEG and SR go by C-STORE: AET@host:port (omit to keep them in the queue's done folder only).")] = None,
+        allow: Annotated[list[str], typer.Option("--allow", help="Calling AE title allowed to send (repeatable); others are refused.")] = [],
+        allow_any: Annotated[bool, typer.Option("--allow-any", help="Accept any calling AE title (only on a closed network).")] = False,
+        quiet: Annotated[float, typer.Option("--quiet", min=0.0, help="Seconds without a new instance after which a study counts as complete.")] = 30.0,
     ) -> None:
         """Receive CT studies (C-STORE, C-ECHO), analyse each once complete, send SEG and SR on."""
         from hepcal.pacs.analysis import analyse_folder

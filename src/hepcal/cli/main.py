@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+from typing import Annotated
+
 import typer
 
 from hepcal import __version__
@@ -29,7 +31,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
     """hepcal: calcified liver lesions, reasoned explicitly."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -20,7 +20,7 @@ def _languages() -> tuple[str, ...]:
 
 #: Languages with a catalogue (hepcal/report/messages/<lang>.yaml): en, zh.
 Lang = Enum("Lang", {code: code for code in _languages()}, type=str)  # type: ignore[misc]
-LANG_OPTION = typer.Option("en", "--lang", help="Language of the patient summary (the other reports too where the catalogue covers them; else English).")
+LANG_OPTION = typer.Option("--lang", help="Language of the patient summary (the other reports too where the catalogue covers them; else English).")
 
 
 def _print_written(written: dict[str, Path], to_stderr: bool = False) -> None:
@@ -51,9 +51,9 @@ def register(app: typer.Typer) -> None:
     def report(
         source: Path = typer.Argument(..., help="A case file (.yaml/.json) or a scan's findings.json (every lesion)."),
         out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, report.pdf, patient.html, fhir.json (and sr.dcm for a DICOM scan)."),
-        study: Optional[Path] = typer.Option(None, "--study", help="For a findings.json: the DICOM study folder the scan read (needed for sr.dcm).", show_default=False),
-        lang: Lang = LANG_OPTION,
-        kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False),
+        study: Annotated[Optional[Path], typer.Option("--study", help="For a findings.json: the DICOM study folder the scan read (needed for sr.dcm).", show_default=False)] = None,
+        lang: Annotated[Lang, LANG_OPTION] = "en",
+        kb_path: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)] = None,
     ) -> None:
         """Write the reports of a case or of a scan: radiologist (HTML, PDF), patient, FHIR R4, DICOM SR."""
         from hepcal.report.messages import messages

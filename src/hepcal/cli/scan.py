@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -122,18 +122,18 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def scan(
         study: str = typer.Argument(..., help="DICOM series folder, a .zip of one, a .nii/.nii.gz CT volume, or a DICOMweb study address (https://<host>/<root>/studies/<StudyInstanceUID>; credentials from HEPCAL_DICOMWEB_TOKEN or HEPCAL_DICOMWEB_USER/PASSWORD)."),
-        liver_mask: Optional[Path] = typer.Option(None, "--liver-mask", help="Liver mask: NIfTI label map or DICOM SEG (brought onto the CT through patient space)."),
-        liver_label: Optional[int] = typer.Option(None, "--liver-label", help="Label value (NIfTI) or segment number (SEG) of the liver, e.g. 5 for TotalSegmentator."),
-        phase: PhaseChoice = typer.Option(PhaseChoice.auto, "--phase", help="Contrast phase; auto detects it from the aorta and liver."),
-        set_: list[str] = typer.Option([], "--set", help="Override or add a case-format key before assessment, e.g. finding.enhancement=arterial_washout (repeatable)."),
-        series: Optional[str] = typer.Option(None, "--series", help="Series to read when a folder holds several (UID, series number or listed index)."),
-        out_dir: Optional[Path] = typer.Option(None, "--out", help="Write findings.json, key images and (DICOM input) a DICOM SEG here."),
-        fmt: ScanFormat = typer.Option(ScanFormat.table, "--format", "-f", help="table (readable) or json (findings.json on stdout)."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on standard error."),
-        report_dir: Optional[Path] = typer.Option(None, "--report", help="Also write the reports (HTML, PDF, patient, FHIR, DICOM SR) into this folder (see hepcal report).", show_default=False),
-        multiphase: bool = typer.Option(False, "--multiphase", help="The study holds several contrast phases (a DICOM folder, or a DICOMweb study): find calcium on the unenhanced series and measure each lesion's enhancement in the others."),
-        push: bool = typer.Option(False, "--push", help="DICOMweb study only: store the DICOM SEG and SR back in the study (STOW-RS); a rerun of the same version stores nothing twice."),
-        lang: Lang = LANG_OPTION,
+        liver_mask: Annotated[Optional[Path], typer.Option("--liver-mask", help="Liver mask: NIfTI label map or DICOM SEG (brought onto the CT through patient space).")] = None,
+        liver_label: Annotated[Optional[int], typer.Option("--liver-label", help="Label value (NIfTI) or segment number (SEG) of the liver, e.g. 5 for TotalSegmentator.")] = None,
+        phase: Annotated[PhaseChoice, typer.Option("--phase", help="Contrast phase; auto detects it from the aorta and liver.")] = PhaseChoice.auto,
+        set_: Annotated[list[str], typer.Option("--set", help="Override or add a case-format key before assessment, e.g. finding.enhancement=arterial_washout (repeatable).")] = [],
+        series: Annotated[Optional[str], typer.Option("--series", help="Series to read when a folder holds several (UID, series number or listed index).")] = None,
+        out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write findings.json, key images and (DICOM input) a DICOM SEG here.")] = None,
+        fmt: Annotated[ScanFormat, typer.Option("--format", "-f", help="table (readable) or json (findings.json on stdout).")] = ScanFormat.table,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar on standard error.")] = True,
+        report_dir: Annotated[Optional[Path], typer.Option("--report", help="Also write the reports (HTML, PDF, patient, FHIR, DICOM SR) into this folder (see hepcal report).", show_default=False)] = None,
+        multiphase: Annotated[bool, typer.Option("--multiphase", help="The study holds several contrast phases (a DICOM folder, or a DICOMweb study): find calcium on the unenhanced series and measure each lesion's enhancement in the others.")] = False,
+        push: Annotated[bool, typer.Option("--push", help="DICOMweb study only: store the DICOM SEG and SR back in the study (STOW-RS); a rerun of the same version stores nothing twice.")] = False,
+        lang: Annotated[Lang, LANG_OPTION] = "en",
     ) -> None:
         """Find calcified liver lesions in a CT study, describe and assess each one."""
         import tempfile
@@ -195,11 +195,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def phantom(
-        pattern: list[PatternChoice] = typer.Option([PatternChoice("rim")], "--pattern", help="Calcification pattern of a lesion to include (repeatable)."),
-        size: Optional[float] = typer.Option(None, "--size", help="Lesion diameter in mm (default per pattern)."),
-        phase: PhantomPhase = typer.Option(PhantomPhase.unenhanced, "--phase", help="Contrast phase of the synthetic study."),
-        seed: int = typer.Option(0, "--seed", help="Random seed (placement, shapes, noise)."),
-        spacing: float = typer.Option(1.0, "--spacing", help="Isotropic voxel size in mm."),
+        pattern: Annotated[list[PatternChoice], typer.Option("--pattern", help="Calcification pattern of a lesion to include (repeatable).")] = [PatternChoice("rim")],
+        size: Annotated[Optional[float], typer.Option("--size", help="Lesion diameter in mm (default per pattern).")] = None,
+        phase: Annotated[PhantomPhase, typer.Option("--phase", help="Contrast phase of the synthetic study.")] = PhantomPhase.unenhanced,
+        seed: Annotated[int, typer.Option("--seed", help="Random seed (placement, shapes, noise).")] = 0,
+        spacing: Annotated[float, typer.Option("--spacing", help="Isotropic voxel size in mm.")] = 1.0,
         out_path: Path = typer.Option(..., "--out", help="Where to write the synthetic study (.nii.gz); a *_truth.json is written beside it."),
     ) -> None:
         """Write a synthetic CT study with known calcified lesions (for testing the pipeline)."""

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -20,11 +20,11 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs users (hepcal users add), HEPCAL_TOKEN or HEPCAL_USERS."),
-        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-        database_url: Optional[str] = typer.Option(None, "--database-url", help="SQLAlchemy URL of the case store (default: HEPCAL_DATABASE_URL, else a SQLite file in the data folder)."),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder for the SQLite file and scan jobs (default: HEPCAL_DATA_DIR or ~/.local/share/hepcal)."),
-        log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", help="How much the server logs."),
+        host: Annotated[str, typer.Option("--host", help="Address to listen on. Anything but loopback needs users (hepcal users add), HEPCAL_TOKEN or HEPCAL_USERS.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+        database_url: Annotated[Optional[str], typer.Option("--database-url", help="SQLAlchemy URL of the case store (default: HEPCAL_DATABASE_URL, else a SQLite file in the data folder).")] = None,
+        data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Folder for the SQLite file and scan jobs (default: HEPCAL_DATA_DIR or ~/.local/share/hepcal).")] = None,
+        log_level: Annotated[LogLevel, typer.Option("--log-level", help="How much the server logs.")] = LogLevel.info,
     ) -> None:
         """Start the web app: checklist assessment, CT upload, stored cases, JSON API."""
         from hepcal.web.settings import allowed_hosts_for, check_exposure, from_env, secure_cookies_for

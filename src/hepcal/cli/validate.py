@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -107,11 +107,11 @@ def register(app: typer.Typer) -> None:
     def validate(
         source: Optional[str] = typer.Argument(None, help='JSONL file, each line {"case": {...}, "diagnosis": "<id>", "source": "<citation>"}; - for stdin. '
                                                "Without it, the case library is cross-validated (--cv)."),
-        cv: int = typer.Option(5, "--cv", min=2, help="Folds of the cross-validation over the case library."),
-        repeats: int = typer.Option(2, "--repeats", min=1, help="Repeats of the cross-validation (new folds each time)."),
-        holdout: bool = typer.Option(False, "--holdout", help="Score the frozen hold-out once, with the fit on all development cases."),
-        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (readable) or json (every measure as data)."),
-        kb_path: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False),
+        cv: Annotated[int, typer.Option("--cv", min=2, help="Folds of the cross-validation over the case library.")] = 5,
+        repeats: Annotated[int, typer.Option("--repeats", min=1, help="Repeats of the cross-validation (new folds each time).")] = 2,
+        holdout: Annotated[bool, typer.Option("--holdout", help="Score the frozen hold-out once, with the fit on all development cases.")] = False,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table (readable) or json (every measure as data).")] = Format.table,
+        kb_path: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)] = None,
     ) -> None:
         """Accuracy, calibration and safety: of a labelled file, or cross-validated over the case library
         (fitted knowledge base, estimates only and the textbook-list baseline on the same folds)."""
