@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def assess(
-        source: str = typer.Argument(..., help="Case file (.json/.yaml), many cases (.jsonl), or - for standard input."),
+        source: Annotated[str, typer.Argument(help="Case file (.json/.yaml), many cases (.jsonl), or - for standard input.")],
         fmt: Annotated[Format, typer.Option("--format", "-f", help="table (readable), json (the contract's assessment output) or jsonl (one line per case).")] = Format.table,
         kb_path: Annotated[Optional[Path], KB_OPTION] = None,
         report_dir: Annotated[Optional[Path], typer.Option("--report", help="Also write the reports of this case into this folder (see hepcal report).", show_default=False)] = None,
@@ -111,8 +111,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def explain(
-        source: str = typer.Argument(..., help="Case file (.json/.yaml) or - for standard input."),
-        diagnosis: str = typer.Argument(..., help="Diagnosis id, e.g. hydatid_cyst (hepcal kb list shows them)."),
+        source: Annotated[str, typer.Argument(help="Case file (.json/.yaml) or - for standard input.")],
+        diagnosis: Annotated[str, typer.Argument(help="Diagnosis id, e.g. hydatid_cyst (hepcal kb list shows them).")],
         fmt: Annotated[ExplainFormat, typer.Option("--format", "-f", help="table (readable) or json (the explanation as data).")] = ExplainFormat.table,
         kb_path: Annotated[Optional[Path], KB_OPTION] = None,
     ) -> None:

@@ -47,7 +47,7 @@ def list_(kb_path: Annotated[Optional[Path], KB_OPTION] = None, fmt: Annotated[F
 @kb_app.command()
 @handle_errors
 def show(
-    diagnosis: str = typer.Argument(..., help="Diagnosis id."),
+    diagnosis: Annotated[str, typer.Argument(help="Diagnosis id.")],
     fmt: Annotated[Format, FORMAT_OPTION] = Format.table,
     as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
     kb_path: Annotated[Optional[Path], KB_OPTION] = None,

@@ -49,8 +49,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def report(
-        source: Path = typer.Argument(..., help="A case file (.yaml/.json) or a scan's findings.json (every lesion)."),
-        out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for report.html, report.pdf, patient.html, fhir.json (and sr.dcm for a DICOM scan)."),
+        source: Annotated[Path, typer.Argument(help="A case file (.yaml/.json) or a scan's findings.json (every lesion).")],
+        out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html, report.pdf, patient.html, fhir.json (and sr.dcm for a DICOM scan).")],
         study: Annotated[Optional[Path], typer.Option("--study", help="For a findings.json: the DICOM study folder the scan read (needed for sr.dcm).", show_default=False)] = None,
         lang: Annotated[Lang, LANG_OPTION] = "en",
         kb_path: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)] = None,

@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def scan(
-        study: str = typer.Argument(..., help="DICOM series folder, a .zip of one, a .nii/.nii.gz CT volume, or a DICOMweb study address (https://<host>/<root>/studies/<StudyInstanceUID>; credentials from HEPCAL_DICOMWEB_TOKEN or HEPCAL_DICOMWEB_USER/PASSWORD)."),
+        study: Annotated[str, typer.Argument(help="DICOM series folder, a .zip of one, a .nii/.nii.gz CT volume, or a DICOMweb study address (https://<host>/<root>/studies/<StudyInstanceUID>; credentials from HEPCAL_DICOMWEB_TOKEN or HEPCAL_DICOMWEB_USER/PASSWORD).")],
         liver_mask: Annotated[Optional[Path], typer.Option("--liver-mask", help="Liver mask: NIfTI label map or DICOM SEG (brought onto the CT through patient space).")] = None,
         liver_label: Annotated[Optional[int], typer.Option("--liver-label", help="Label value (NIfTI) or segment number (SEG) of the liver, e.g. 5 for TotalSegmentator.")] = None,
         phase: Annotated[PhaseChoice, typer.Option("--phase", help="Contrast phase; auto detects it from the aorta and liver.")] = PhaseChoice.auto,
