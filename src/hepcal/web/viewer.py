@@ -20,6 +20,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hepcal.errors import NotFound
+from hepcal.web.accounts import Identity
 from hepcal.web.deps import current_user, services
 from hepcal.web.services import Services
 from hepcal.web.viewer_files import FILES, VIEWER_DIR
@@ -59,11 +61,11 @@ def viewer_installed() -> bool:
     return resources.files("hepcal.web").joinpath("static", *VENDOR_SCRIPT).is_file()
 
 
-def _job_and_folder(svc: Services, job_id: str) -> tuple[Any, Path]:
-    """The job and its viewer folder; LookupError (404) for an unknown job."""
-    job = svc.store.get_job(job_id) if len(job_id) <= 40 else None
+def _job_and_folder(svc: Services, job_id: str, who: Identity) -> tuple[Any, Path]:
+    """The job (of the reader's team) and its viewer folder; NotFound (404) otherwise."""
+    job = svc.store.get_job(job_id, team=who.team) if len(job_id) <= 40 else None
     if job is None:
-        raise LookupError(f"scan job {job_id} not found")
+        raise NotFound(f"scan job {job_id} not found")
     return job, svc.runner.folder(job_id) / "out" / VIEWER_DIR
 
 
@@ -81,22 +83,22 @@ def _index(folder: Path) -> dict[str, Any] | None:
 
 
 @router.get("/ct/{job_id}/viewer", include_in_schema=False)
-def viewer_page(request: Request, job_id: str, user: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
-    job, folder = _job_and_folder(svc, job_id)
+def viewer_page(request: Request, job_id: str, who: Identity = Depends(current_user), svc: Services = Depends(services)) -> Response:
+    job, folder = _job_and_folder(svc, job_id, who)
     index = _index(folder) if job.status == "done" else None
     return render(request, "viewer.html", job=job, index=index, windows=viewer_config().windows,
-                  installed=viewer_installed(), user=user)
+                  installed=viewer_installed(), user=who.user)
 
 
 @router.get("/api/scans/{job_id}/viewer/{name}", tags=["scans"],
             responses={200: {"content": {"application/octet-stream": {}, "application/json": {}}}})
-def viewer_file(job_id: str, name: str, _: str = Depends(current_user), svc: Services = Depends(services)) -> Response:
+def viewer_file(job_id: str, name: str, who: Identity = Depends(current_user), svc: Services = Depends(services)) -> Response:
     """One of the viewer's files of a finished job: ct.nii.gz, calcium.nii.gz, outline.nii.gz (NIfTI) or viewer.json."""
     if name not in FILES.values():
-        raise LookupError(f"no viewer file {name!r}; allowed: {', '.join(FILES.values())}")
-    folder = _job_and_folder(svc, job_id)[1].resolve()
+        raise NotFound(f"no viewer file {name!r}; allowed: {', '.join(FILES.values())}")
+    folder = _job_and_folder(svc, job_id, who)[1].resolve()
     path = folder / name
     if path.is_symlink() or not path.is_file():
-        raise LookupError(f"the viewer files of scan job {job_id} are not available")
+        raise NotFound(f"the viewer files of scan job {job_id} are not available")
     media = "application/json" if name.endswith(".json") else "application/octet-stream"
     return FileResponse(path, media_type=media, filename=name)
