@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, merge  # noqa: E402
 
 from hepcal.imaging.evaluation import DESIGN_SEEDS, Evaluation, RealStudy, evaluate_real  # noqa: E402
+from hepcal.imaging.phantom import PATTERNS  # noqa: E402, F401  (the patterns drawn)
 from hepcal.imaging.liver import load_mask  # noqa: E402
 from hepcal.imaging.reading import read_study  # noqa: E402
 

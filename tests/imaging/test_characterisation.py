@@ -15,7 +15,7 @@ from hepcal.imaging.pipeline import scan_volume
 def test_rules_are_data_and_first_match_wins():
     base = {"lesion": "none", "n_foci": 1, "max_focus_mm": 3.0, "max_dot_mm": 3.0, "n_dots": 1, "thickness_mm": 3.0, "length_mm": 3.0, "elongation": 1.0,
             "solidity": 1.0, "roundness": 1.0, "ends": 0, "side_branch_mm": 0.0, "hollow": 0, "depth": 0.0, "coverage": 0.0,
-            "diffuse": 0, "centrality": 0.0, "thin": 1, "voxel_mm": 1.5, "extent": 0.0, "small_dot": 1, "small_focus": 0}
+            "diffuse": 0, "centrality": 0.0, "thin": 1, "voxel_mm": 1.5, "extent": 0.0, "small_dot": 1}
     assert name_pattern(base)[0] == "punctate"
     assert name_pattern({**base, "small_dot": 0, "max_dot_mm": 8.0})[0] != "punctate"
     # dots a partial-volume bridge joins into one 8 mm focus are still dots (sized at half maximum)
@@ -83,7 +83,7 @@ def test_patterns_the_measurements_do_not_separate_are_left_open():
 
     base = {"lesion": "cystic", "n_foci": 1, "max_focus_mm": 10.0, "max_dot_mm": 10.0, "n_dots": 1, "thickness_mm": 8.0, "length_mm": 10.0,
             "elongation": 1.2, "solidity": 0.9, "roundness": 0.8, "ends": 2, "side_branch_mm": 0.0, "hollow": 0, "depth": 0.8, "coverage": 0.0,
-            "diffuse": 0, "centrality": 0.9, "thin": 0, "voxel_mm": 1.5, "extent": 0.25, "small_dot": 0, "small_focus": 0}
+            "diffuse": 0, "centrality": 0.9, "thin": 0, "voxel_mm": 1.5, "extent": 0.25, "small_dot": 0}
     # a compact calcium in the centre of a mass of near-fluid density is central, not septal
     assert name_pattern(base)[0] == "central" and pattern_candidates(base) == []
     # septa: sheets spanning the cyst, far from convex
@@ -92,8 +92,8 @@ def test_patterns_the_measurements_do_not_separate_are_left_open():
     cloud = {**base, "n_foci": 4, "centrality": 0.5, "extent": 0.4, "solidity": 0.8}
     assert name_pattern(cloud)[0] == "uncertain" and pattern_candidates(cloud) == ["septal", "amorphous"]
     assert name_pattern({**cloud, "lesion": "solid"})[0] == "amorphous"
-    # one fleck of two voxels in a mass
-    assert pattern_candidates({**base, "lesion": "solid", "small_focus": 1}) == ["central", "amorphous"]
+    # one dot-sized fleck in a mass
+    assert pattern_candidates({**base, "lesion": "solid", "small_dot": 1}) == ["central", "amorphous"]
     # an elongated bare calcification at 3 mm voxels
     bare = {**base, "lesion": "none", "voxel_mm": 3.0, "length_mm": 25.0, "roundness": 0.25, "thin": 1, "extent": 0.0, "centrality": 0.0}
     assert pattern_candidates(bare) == ["coarse", "linear", "ductal", "vascular"]

@@ -168,7 +168,9 @@ def characterise(
         return depth_coarse[q[:, 0], q[:, 1], q[:, 2]]
 
     # diffuse: many small tissue-less groups scattered through the liver become one finding
-    bare = [r for r, reg in regions.items() if not reg.tissue.any() and max(_focus_size(labels, l, foci[l], sp) for l in sets.members(r)) <= cc.diffuse_max_focus_mm]
+    # (a small focus blooms to two or three voxels: at coarse voxels the limit is that)
+    small = max(cc.diffuse_max_focus_mm, cc.dot_max_voxels * float(np.prod(sp)) ** (1 / 3))
+    bare = [r for r, reg in regions.items() if not reg.tissue.any() and max(_focus_size(labels, l, foci[l], sp) for l in sets.members(r)) <= small]
     diffuse_roots = set(bare) if len(bare) >= cc.diffuse_min_foci else set()
     items: list[tuple[list[int], _Region | None]] = []
     if diffuse_roots:
@@ -392,7 +394,7 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     # gap is closed before holes are filled
     outline = ndi.binary_fill_holes(closing(tissue | np.isin(labels, labs), LESION_CLOSING_MM, wsp))
     tissue = refine(tissue, f, shape) & (labels_full == 0)
-    return _Region(sub, labels_full, refine(broad, f, shape), tissue, linked, refine(outline, f, shape))
+    return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked, refine(outline, f, shape))
 
 
 def _tissue(
@@ -511,6 +513,12 @@ def _focus_size(labels: np.ndarray, label: int, focus: Any, sp: np.ndarray) -> f
     return diameter(sel, sp) if sel.any() else 0.0
 
 
+#: The edge (mm) of a lesion's tissue left out when judging whether it is fluid.
+KIND_EDGE_MM = 1.5
+
+#: A lesion's surface within this distance of calcium counts as covered by it (rim).
+COVERAGE_MM = 2.5
+
 #: Voxels this far (in voxels) from calcium are the background its dots are measured against.
 DOT_BACKGROUND_GAP = 2
 
@@ -577,9 +585,10 @@ def _describe(
     tis_vol = float(tis.sum() * vox)
     kind = "none"
     if smooth is not None and not diffuse and tis_vol >= cc.min_tissue_volume_mm3 and tis_vol >= cc.min_tissue_to_calcium * calc_vol:
-        # judged in the tissue's core: its edge is a blend with the liver around it
-        core = ndi.binary_erosion(tis)
-        core = core if core.sum() >= 0.3 * tis.sum() else tis
+        # judged in the tissue's core: its edge, a blend with the liver or the calcium around it,
+        # is left out while enough remains
+        core = ndi.binary_erosion(tis, ball(KIND_EDGE_MM, sp))
+        core = core if core.sum() >= 0.2 * tis.sum() else tis
         fluid = float(np.mean(smooth[box][core] <= cc.fluid_max_hu))
         lo, hi = cc.mixed_fluid_fraction
         kind = "cystic" if fluid >= hi else "solid" if fluid <= lo else "mixed"
@@ -615,7 +624,6 @@ def _describe(
         "thin": int(thickness <= max(cc.thin_max_mm, cc.thin_max_voxels * voxel_mm)),
         "voxel_mm": round(voxel_mm, 2),
         "small_dot": int(max(dot_sizes) <= max(cc.dot_max_mm, cc.dot_max_voxels * voxel_mm)),
-        "small_focus": int(max(sizes) <= 2 * voxel_mm + 1e-6),
         "extent": round(max(sizes) / lesion_diameter, 3) if lesion_diameter > 0 else 0.0,
         "length_mm": round(diameter(calc, sp), 2) if nfoci <= 60 else 0.0,
         "elongation": round(elong, 2),
@@ -637,7 +645,9 @@ def _describe(
         offset = float(np.linalg.norm(pts.mean(0) - lpts.mean(0)))
         features["centrality"] = round(max(0.0, 1.0 - offset / max(radius, 1e-6)), 3)
         surface = lesion_mask & ~ndi.binary_erosion(lesion_mask)
-        near = distance_to(calc, sp, 2.5) <= 2.5
+        # within 2.5 mm of calcium, or one voxel where voxels are coarser than that
+        reach = max(COVERAGE_MM, 1.01 * float(sp.max()))
+        near = distance_to(calc, sp, reach) <= reach
         features["coverage"] = round(float(near[surface].mean()) if surface.any() else 0.0, 3)
     pattern, why = name_pattern(features, cfg)
     candidates = pattern_candidates(features, cfg)

@@ -263,10 +263,8 @@ def draw_lesion(pattern: str, rng: np.random.Generator, *, phase: str, liver_hu:
     kind = LESION_KIND[pattern]
     if kind == "cystic":
         return spec, float(rng.uniform(*FLUID_HU)) - liver_hu
-    if pattern == "central_scar":
-        return spec, float(rng.uniform(*SCAR_MASS_DELTA_HU))
     if kind == "solid":
-        lo_d, hi_d = SOLID_DELTA_HU
+        lo_d, hi_d = SCAR_MASS_DELTA_HU if pattern == "central_scar" else SOLID_DELTA_HU
         return spec, float(rng.uniform(max(lo_d, min(hi_d, SOLID_MIN_HU - liver_hu)), hi_d))
     return spec, None
 
