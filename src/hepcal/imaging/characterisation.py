@@ -367,7 +367,14 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     # a faint mass is found by its mean over a region, not voxel by voxel: a broader smoothing
     # proposes it, and each candidate region must differ from the liver around it by a clear
     # margin measured against the noise of its mean (region statistics)
-    broad = _smooth_without(image, ndi.binary_dilation(calc), cc.region_sigma_mm / wsp)
+    # (made only when the clear search finds nothing: most lesions do not need it)
+    cache: dict[str, np.ndarray] = {}
+
+    def broad() -> np.ndarray:
+        if "broad" not in cache:
+            cache["broad"] = _smooth_without(image, ndi.binary_dilation(calc), cc.region_sigma_mm / wsp)
+        return cache["broad"]
+
     noise = _noise_sd(image, ref_sel)
     in_organ = coarsen(organ.crop(sub), f, "mean", np.float32) >= 0.5
     tissue = np.zeros_like(calc)
@@ -400,7 +407,7 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
 def _tissue(
     image: np.ndarray,
     smooth: np.ndarray,
-    broad: np.ndarray,
+    broad: Callable[[], np.ndarray],
     liver_ref: np.ndarray,
     calc: np.ndarray,
     near_calc: np.ndarray,
@@ -413,7 +420,7 @@ def _tissue(
 
     A clear component (``hypo_delta_hu`` below the liver after a light smoothing) is looked for
     first. When there is none, a faint one: voxels ``region_min_delta_hu`` below the liver after
-    the broad smoothing (``region_sigma_mm``), within ``faint_reach_mm`` of the calcium, forming
+    the broad smoothing (``region_sigma_mm``, ``broad()``), within ``faint_reach_mm`` of the calcium, forming
     a region that surrounds the calcium (at least ``faint_surround`` of the liver-side shell of
     ``touch_mm`` around it: calcium *within* soft tissue, not beside a vessel). Either way a
     region is kept only when its mean lies at least ``region_min_delta_hu`` below the liver
@@ -431,7 +438,7 @@ def _tissue(
     clear = _regions(allowed & (smooth < liver_ref - cc.hypo_delta_hu), image, liver_ref, near, noise, wsp, cc)
     if clear.sum() * float(np.prod(wsp)) >= cc.min_tissue_volume_mm3:
         return clear
-    faint = allowed & (broad < liver_ref - cc.region_min_delta_hu) & (near_calc <= cc.faint_reach_mm)
+    faint = allowed & (broad() < liver_ref - cc.region_min_delta_hu) & (near_calc <= cc.faint_reach_mm)
     faint = _regions(faint, image, liver_ref, near, noise, wsp, cc)
     shell = near & allowed
     if faint.any() and shell.any() and faint[shell].mean() >= cc.faint_surround:
