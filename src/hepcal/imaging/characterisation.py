@@ -51,6 +51,11 @@ class Lesion:
     def pattern_uncertain(self) -> bool:
         return len(self.candidates) > 1
 
+    @property
+    def pattern_label(self) -> str:
+        """The pattern as shown to a reader: its name, or the candidates when left uncertain."""
+        return "uncertain: " + " / ".join(self.candidates) if self.pattern_uncertain else ", ".join(self.finding.get("calcification", [self.pattern]))
+
 
 def name_pattern(features: dict[str, Any], config: ImagingConfig | None = None) -> tuple[str, str]:
     """The first rule of ``thresholds.yaml`` whose conditions hold: (pattern, why).

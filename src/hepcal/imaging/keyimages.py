@@ -59,7 +59,7 @@ def render_lesion(volume: Volume, lesion: Lesion, path: str | Path, *, context_m
     f = lesion.finding
     ax.text(
         0.02, 0.98,
-        f"#{lesion.index} {', '.join(f['calcification'])} · {f['lesion']} · {f['size_mm']:.0f} mm · max {f['max_hu']:.0f} HU\n"
+        f"#{lesion.index} {lesion.pattern_label} · {f['lesion']} · {f['size_mm']:.0f} mm · max {f['max_hu']:.0f} HU\n"
         f"axial plane {p}; patient right on the left",
         transform=ax.transAxes, color="yellow", fontsize=8, va="top",
     )
