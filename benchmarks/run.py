@@ -9,7 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ("bench_engine", "bench_ct", "bench_seg", "bench_truth", "bench_batch")
+BENCHMARKS = ("bench_engine", "bench_ct", "bench_seg", "bench_truth", "bench_real", "bench_batch")
 
 
 def main() -> int:

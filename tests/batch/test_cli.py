@@ -60,7 +60,10 @@ def test_folder_batch_records_every_study_and_exits_1_for_broken_ones(first_run)
     assert ok.phase.notna().all() and (ok.seconds > 0).all()
     lesions = pd.read_parquet(out / "lesions.parquet")
     assert len(lesions) == ok.lesion_count.sum()
-    assert lesions["finding.calcification"].map(len).min() >= 1
+    # a pattern the measurements do not separate is left out of the finding (docs/imaging.md):
+    # the finding then has no calcification, never an empty one
+    assert lesions["finding.calcification"].map(lambda v: v is None or len(v) >= 1).all()
+    assert lesions["finding.calcification"].notna().any()
     assert lesions.dx1.notna().all() and lesions.p_malignant.between(0, 1).all()
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary[summary.section == "failed"].item) == set(failed.source)

@@ -15,17 +15,18 @@ from hepcal.imaging.pipeline import scan_volume
 def test_rules_are_data_and_first_match_wins():
     base = {"lesion": "none", "n_foci": 1, "max_focus_mm": 3.0, "max_dot_mm": 3.0, "n_dots": 1, "thickness_mm": 3.0, "length_mm": 3.0, "elongation": 1.0,
             "solidity": 1.0, "roundness": 1.0, "ends": 0, "side_branch_mm": 0.0, "hollow": 0, "depth": 0.0, "coverage": 0.0,
-            "diffuse": 0, "centrality": 0.0}
+            "diffuse": 0, "centrality": 0.0, "thin": 1, "voxel_mm": 1.5, "extent": 0.0, "small_dot": 1}
     assert name_pattern(base)[0] == "punctate"
+    assert name_pattern({**base, "small_dot": 0, "max_dot_mm": 8.0})[0] != "punctate"
     # dots a partial-volume bridge joins into one 8 mm focus are still dots (sized at half maximum)
     assert name_pattern({**base, "n_foci": 2, "n_dots": 3, "max_focus_mm": 8.0, "max_dot_mm": 4.5, "length_mm": 13, "solidity": 0.75})[0] == "punctate"
     assert name_pattern({**base, "diffuse": 1})[0] == "diffuse"
     assert name_pattern({**base, "lesion": "cystic", "depth": 0.1, "coverage": 0.5})[0] == "rim"
-    nodule = {**base, "max_focus_mm": 12, "max_dot_mm": 11, "thickness_mm": 10, "length_mm": 12, "solidity": 0.95, "roundness": 0.83}
+    nodule = {**base, "small_dot": 0, "thin": 0, "max_focus_mm": 12, "max_dot_mm": 11, "thickness_mm": 10, "length_mm": 12, "solidity": 0.95, "roundness": 0.83}
     assert name_pattern(nodule)[0] == "dense_nodular"
     # nearly convex but twice as long as it is thick: a chunk, not a nodule
     assert name_pattern({**nodule, "thickness_mm": 6, "roundness": 0.5, "solidity": 0.87})[0] == "coarse"
-    line = {**base, "max_focus_mm": 30, "max_dot_mm": 30, "thickness_mm": 3, "length_mm": 30, "solidity": 0.5, "roundness": 0.1, "ends": 2}
+    line = {**base, "small_dot": 0, "max_focus_mm": 30, "max_dot_mm": 30, "thickness_mm": 3, "length_mm": 30, "solidity": 0.5, "roundness": 0.1, "ends": 2}
     assert name_pattern(line)[0] == "linear"
     assert name_pattern({**line, "ends": 3, "side_branch_mm": 8.0})[0] == "ductal"
     # a stellate calcification in a mass: its centre may lie off the mass's centre; a compact
@@ -33,7 +34,7 @@ def test_rules_are_data_and_first_match_wins():
     scar = {**line, "lesion": "solid", "max_focus_mm": 16, "length_mm": 16, "solidity": 0.45, "ends": 3, "centrality": 0.45}
     assert name_pattern(scar)[0] == "central_scar"
     assert name_pattern({**scar, "n_foci": 3})[0] == "amorphous"
-    assert name_pattern({**scar, "thickness_mm": 5.2})[0] == "amorphous"  # a chunky clump with bumps
+    assert name_pattern({**scar, "thickness_mm": 5.2, "thin": 0})[0] == "amorphous"  # a chunky clump with bumps
     assert name_pattern({**scar, "solidity": 0.9, "ends": 2})[0] == "amorphous"
     assert name_pattern({**scar, "solidity": 0.9, "ends": 2, "centrality": 0.8})[0] == "central"
 
@@ -74,3 +75,46 @@ def test_unenhanced_phantoms_regression_floor():
     # the mass patterns found through the tissue reference of the surrounding liver, and the
     # septated cyst that bulges the surface (its fluid lies in a bay of the built-in liver)
     assert ev.accuracy("amorphous") == ev.accuracy("central") == ev.accuracy("septal") == 1.0, ev.to_dict()
+
+
+def test_patterns_the_measurements_do_not_separate_are_left_open():
+    """Uncertain rules name their candidates; a confident name needs its defining shape."""
+    from hepcal.imaging.characterisation import pattern_candidates
+
+    base = {"lesion": "cystic", "n_foci": 1, "max_focus_mm": 10.0, "max_dot_mm": 10.0, "n_dots": 1, "thickness_mm": 8.0, "length_mm": 10.0,
+            "elongation": 1.2, "solidity": 0.9, "roundness": 0.8, "ends": 2, "side_branch_mm": 0.0, "hollow": 0, "depth": 0.8, "coverage": 0.0,
+            "diffuse": 0, "centrality": 0.9, "thin": 0, "voxel_mm": 1.5, "extent": 0.25, "small_dot": 0}
+    # a compact calcium in the centre of a mass of near-fluid density is central, not septal
+    assert name_pattern(base)[0] == "central" and pattern_candidates(base) == []
+    # septa: sheets spanning the cyst, far from convex
+    assert name_pattern({**base, "extent": 0.8, "solidity": 0.3, "centrality": 0.5})[0] == "septal"
+    # scattered calcium in a fluid-density lesion: septal or amorphous, not named
+    cloud = {**base, "n_foci": 4, "centrality": 0.5, "extent": 0.4, "solidity": 0.8}
+    assert name_pattern(cloud)[0] == "uncertain" and pattern_candidates(cloud) == ["septal", "amorphous"]
+    assert name_pattern({**cloud, "lesion": "solid"})[0] == "amorphous"
+    # one dot-sized fleck in a mass
+    assert pattern_candidates({**base, "lesion": "solid", "small_dot": 1}) == ["central", "amorphous"]
+    # an elongated bare calcification at 3 mm voxels
+    bare = {**base, "lesion": "none", "voxel_mm": 3.0, "length_mm": 25.0, "roundness": 0.25, "thin": 1, "extent": 0.0, "centrality": 0.0}
+    assert pattern_candidates(bare) == ["coarse", "linear", "ductal", "vascular"]
+    assert name_pattern({**bare, "voxel_mm": 1.5})[0] == "linear"
+
+
+def test_uncertain_pattern_is_left_out_of_the_finding():
+    """When the pattern is uncertain the finding carries no calcification pattern; the lesion's
+    features say so, with the candidates, and the case still parses."""
+    import numpy as np
+
+    from hepcal.imaging.insertion import insert_lesions
+    from hepcal.imaging.phantom import LesionSpec, make_phantom
+
+    ph = make_phantom(phase="unenhanced", seed=7, spacing=(3.0, 3.0, 3.0), ribs=False)
+    v2, _, _ = insert_lesions(ph.volume, ph.liver, [LesionSpec("linear", 30, calcium_hu=900)], phase="unenhanced", seed=2)
+    res = scan_volume(v2, liver_mask=ph.liver, assess=False)
+    assert len(res.lesions) == 1
+    les = res.lesions[0]
+    assert les.pattern_uncertain and les.features["pattern_uncertain"] is True
+    assert les.features["pattern_candidates"] == les.candidates and "linear" in les.candidates
+    assert "calcification" not in les.finding
+    parse_case({"finding": les.finding})
+    assert np.isfinite(les.finding["size_mm"])

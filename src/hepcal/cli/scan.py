@@ -58,7 +58,7 @@ def _summary(result) -> None:  # type: ignore[no-untyped-def]
             f, a = les["finding"], les["assessment"] or {}
             top = (a.get("differential") or [{}])[0]
             lead = f"{top.get('name', '-')} ({pct(float(top.get('probability', 0)))})" if top else "-"
-            finding = f"{', '.join(f['calcification'])} · {f['lesion']} · {f['location']}"
+            finding = f"{_pattern(les)} · {f['lesion']} · {f['location']}"
             t.add_row(str(les["id"]), finding, f"{f['size_mm']:.0f}", f"{f['max_hu']:.0f}", lead, pct(float(a.get("malignancy_probability", 0))))
         out.print(t, soft_wrap=False)
     for note in d["notes"]:
@@ -222,3 +222,11 @@ def register(app: typer.Typer) -> None:
         (out_path.parent / f"{stem}_truth.json").write_text(json.dumps(truth, indent=2) + "\n")
         nib.save(nib.Nifti1Image(ph.liver.astype(np.uint8), ras_to_lps(ph.volume.affine)), str(out_path.parent / f"{stem}_liver.nii.gz"))
         err.print(f"wrote {out_path} ({len(ph.lesions)} lesion(s)), {stem}_truth.json and {stem}_liver.nii.gz", highlight=False)
+
+
+def _pattern(lesion: dict) -> str:
+    """The finding's pattern, or the candidates when the measurements left it uncertain."""
+    named = lesion["finding"].get("calcification")
+    if named:
+        return ", ".join(named)
+    return "uncertain: " + " / ".join(lesion.get("features", {}).get("pattern_candidates", []))

@@ -24,7 +24,7 @@ from hepcal.imaging.detection import COARSE_GRID_MM, Detection
 from hepcal.imaging.morphology import Organ, ball, bbox, branching, closing, coarsen, diameter, distance_to, dots, refine, solidity
 from hepcal.imaging.volume import Volume
 
-__all__ = ["Lesion", "characterise", "name_pattern"]
+__all__ = ["Lesion", "characterise", "name_pattern", "pattern_candidates"]
 
 
 @dataclass
@@ -44,14 +44,40 @@ class Lesion:
     why: str
     finding: dict[str, Any]
     mimics: list[str] = field(default_factory=list)
+    #: patterns the measurements do not tell apart (empty when the pattern is named with confidence)
+    candidates: list[str] = field(default_factory=list)
+
+    @property
+    def pattern_uncertain(self) -> bool:
+        return len(self.candidates) > 1
+
+    @property
+    def pattern_label(self) -> str:
+        """The pattern as shown to a reader: its name, or the candidates when left uncertain."""
+        return "uncertain: " + " / ".join(self.candidates) if self.pattern_uncertain else ", ".join(self.finding.get("calcification", [self.pattern]))
 
 
 def name_pattern(features: dict[str, Any], config: ImagingConfig | None = None) -> tuple[str, str]:
-    """The first rule of ``thresholds.yaml`` whose conditions hold: (pattern, why)."""
+    """The first rule of ``thresholds.yaml`` whose conditions hold: (pattern, why).
+
+    The pattern is ``"uncertain"`` when that rule says the measurements do not tell its
+    candidates apart (:func:`pattern_candidates`).
+    """
+    rule = _first_rule(features, config)
+    return (rule.pattern, rule.why) if rule else ("coarse", "no rule matched")
+
+
+def pattern_candidates(features: dict[str, Any], config: ImagingConfig | None = None) -> list[str]:
+    """The patterns the first matching rule leaves open (empty when it names one)."""
+    rule = _first_rule(features, config)
+    return list(rule.candidates) if rule else []
+
+
+def _first_rule(features: dict[str, Any], config: ImagingConfig | None) -> Any:
     for rule in (config or imaging_config()).patterns.rules:
         if all(c.holds(features) for c in rule.when):
-            return rule.pattern, rule.why
-    return "coarse", "no rule matched"
+            return rule
+    return None
 
 
 def _axes(points_mm: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -147,7 +173,9 @@ def characterise(
         return depth_coarse[q[:, 0], q[:, 1], q[:, 2]]
 
     # diffuse: many small tissue-less groups scattered through the liver become one finding
-    bare = [r for r, reg in regions.items() if not reg.tissue.any() and max(_focus_size(labels, l, foci[l], sp) for l in sets.members(r)) <= cc.diffuse_max_focus_mm]
+    # (a small focus blooms to two or three voxels: at coarse voxels the limit is that)
+    small = max(cc.diffuse_max_focus_mm, cc.dot_max_voxels * float(np.prod(sp)) ** (1 / 3))
+    bare = [r for r, reg in regions.items() if not reg.tissue.any() and max(_focus_size(labels, l, foci[l], sp) for l in sets.members(r)) <= small]
     diffuse_roots = set(bare) if len(bare) >= cc.diffuse_min_foci else set()
     items: list[tuple[list[int], _Region | None]] = []
     if diffuse_roots:
@@ -341,28 +369,30 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     ref_sel = liv & (near_calc > REFERENCE_GAP_MM)
     if ref_sel.any():
         ref_sel &= smooth >= float(np.median(smooth[ref_sel])) - cc.hypo_delta_hu
-    liver_ref = _local_liver_reference(smooth, ref_sel, wsp, cc.reference_sigma_mm)
-    del ref_sel
-    tissue = (smooth < liver_ref - cc.hypo_delta_hu) & (smooth > cc.fat_floor_hu)
-    del liver_ref
-    # a lesion at the surface bulges the liver; an outline that follows the parenchyma (the
-    # built-in one does) leaves it out. The liver with its surface bays closed stands for the
-    # organ when asking where a lesion's tissue may lie.
+    # a faint mass is found by its mean over a region, not voxel by voxel: a broader smoothing
+    # proposes it, and each candidate region must differ from the liver around it by a clear
+    # margin measured against the noise of its mean (region statistics)
+    # (made only when the clear search finds nothing: most lesions do not need it)
+    cache: dict[str, np.ndarray] = {}
+
+    def broad() -> np.ndarray:
+        if "broad" not in cache:
+            cache["broad"] = _smooth_without(image, ndi.binary_dilation(calc), cc.region_sigma_mm / wsp)
+        return cache["broad"]
+
+    noise = _noise_sd(image, ref_sel)
     in_organ = coarsen(organ.crop(sub), f, "mean", np.float32) >= 0.5
-    outside = np.nonzero(tissue & ~in_organ)  # only the liver and its margin can hold a lesion's tissue
-    if outside[0].size:
-        far = Organ.build(in_organ, wsp, 0.0, grid_mm=MARGIN_GRID_MM).distance(outside) > cfg.detection.liver_margin_mm
-        tissue[tuple(o[far] for o in outside)] = False
-    if cc.tissue_opening_mm > 0:
-        tissue = ndi.binary_opening(tissue, ball(cc.tissue_opening_mm, wsp))
-    tissue &= ~calc
-    tlab, nt = ndi.label(tissue)
-    # a lesion's tissue is mostly inside the liver; tissue outside it is fat, bowel or fluid around
-    inside = np.bincount(tlab[in_organ], minlength=nt + 1) / np.maximum(np.bincount(tlab.ravel(), minlength=nt + 1), 1)
-    touching = np.unique(tlab[(near_calc <= cc.touch_mm) & (tlab > 0)])
-    touching = touching[inside[touching] >= 0.5]
-    tissue = np.isin(tlab, touching)
-    del tlab
+    tissue = np.zeros_like(calc)
+    for _ in range(2):  # again without the tissue found: a large faint mass lowers its own reference
+        liver_ref = _local_liver_reference(smooth, ref_sel, wsp, cc.reference_sigma_mm)
+        tissue = _tissue(image, smooth, broad, liver_ref, calc, near_calc, in_organ, noise, wsp, cfg)
+        if not tissue.any():
+            break
+        grown = ref_sel & ~ndi.binary_dilation(tissue, ball(cc.region_sigma_mm, wsp))
+        if grown.sum() == ref_sel.sum() or not grown.any():
+            break
+        ref_sel = grown
+    del liver_ref, ref_sel
     # the group: calcium within group_distance of each other, or sharing a tissue component
     joined = (near_calc <= cc.group_distance_mm / 2) | ndi.binary_dilation(tissue)
     glab, _ = ndi.label(joined)
@@ -377,6 +407,79 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     outline = ndi.binary_fill_holes(closing(tissue | np.isin(labels, labs), LESION_CLOSING_MM, wsp))
     tissue = refine(tissue, f, shape) & (labels_full == 0)
     return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked, refine(outline, f, shape))
+
+
+def _tissue(
+    image: np.ndarray,
+    smooth: np.ndarray,
+    broad: Callable[[], np.ndarray],
+    liver_ref: np.ndarray,
+    calc: np.ndarray,
+    near_calc: np.ndarray,
+    in_organ: np.ndarray,
+    noise: float,
+    wsp: np.ndarray,
+    cfg: ImagingConfig,
+) -> np.ndarray:
+    """The soft-tissue or fluid regions of a neighbourhood that touch its calcium (working grid).
+
+    A clear component (``hypo_delta_hu`` below the liver after a light smoothing) is looked for
+    first. When there is none, a faint one: voxels ``region_min_delta_hu`` below the liver after
+    the broad smoothing (``region_sigma_mm``, ``broad()``), within ``faint_reach_mm`` of the calcium, forming
+    a region that surrounds the calcium (at least ``faint_surround`` of the liver-side shell of
+    ``touch_mm`` around it: calcium *within* soft tissue, not beside a vessel). Either way a
+    region is kept only when its mean lies at least ``region_min_delta_hu`` below the liver
+    reference and that difference is at least ``region_t`` times the standard error of the
+    region's mean (``noise`` / sqrt(voxels / ``noise_correlation_voxels``)): single voxels of a
+    faint mass overlap the liver's, its mean over a centimetre does not.
+    """
+    cc = cfg.characterisation
+    # a lesion at the surface bulges the liver; an outline that follows the parenchyma (the
+    # built-in one does) leaves it out. The liver with its surface bays closed stands for the
+    # organ where a lesion's tissue may lie: a region is judged inside it, so that fat or fluid
+    # around the liver joined to it across the surface does not carry it away
+    allowed = in_organ & (smooth > cc.fat_floor_hu) & ~calc
+    near = near_calc <= cc.touch_mm
+    clear = _regions(allowed & (smooth < liver_ref - cc.hypo_delta_hu), image, liver_ref, near, noise, wsp, cc)
+    if clear.sum() * float(np.prod(wsp)) >= cc.min_tissue_volume_mm3:
+        return clear
+    faint = allowed & (broad() < liver_ref - cc.region_min_delta_hu) & (near_calc <= cc.faint_reach_mm)
+    faint = _regions(faint, image, liver_ref, near, noise, wsp, cc)
+    shell = near & allowed
+    if faint.any() and shell.any() and faint[shell].mean() >= cc.faint_surround:
+        return faint
+    return clear
+
+
+def _regions(cand: np.ndarray, image: np.ndarray, liver_ref: np.ndarray, near: np.ndarray, noise: float, wsp: np.ndarray, cc: Any) -> np.ndarray:
+    """The components of ``cand`` that touch ``near`` and pass the region test."""
+    if cc.tissue_opening_mm > 0:
+        cand = ndi.binary_opening(cand, ball(cc.tissue_opening_mm, wsp))
+    tlab, nt = ndi.label(cand)
+    if nt == 0:
+        return cand
+    touching = np.unique(tlab[near & (tlab > 0)])
+    touching = touching[touching > 0]
+    if touching.size == 0:
+        return np.zeros_like(cand)
+    n = np.bincount(tlab.ravel(), minlength=nt + 1).astype(float)
+    below = np.bincount(tlab.ravel(), weights=(liver_ref - image).ravel(), minlength=nt + 1) / np.maximum(n, 1)
+    se = noise / np.sqrt(np.maximum(n, 1) / cc.noise_correlation_voxels)
+    ok = (below >= cc.region_min_delta_hu) & (below >= cc.region_t * se)
+    return np.isin(tlab, touching[ok[touching]])
+
+
+def _noise_sd(image: np.ndarray, sel: np.ndarray) -> float:
+    """The voxel noise of the liver (HU): robust SD of each voxel about its 3-voxel mean.
+
+    For white noise that difference has 0.98 of the noise's SD; the median absolute deviation
+    ignores vessels and edges. Correlated noise and texture are left to the region test's
+    correlation allowance.
+    """
+    if not sel.any():
+        return 15.0
+    r = (image - ndi.uniform_filter(image, 3))[sel]
+    return float(max(1.4826 * np.median(np.abs(r - np.median(r))) / 0.98, 1.0))
 
 
 def _smooth_without(image: np.ndarray, exclude: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -421,6 +524,12 @@ def _focus_size(labels: np.ndarray, label: int, focus: Any, sp: np.ndarray) -> f
     sel = labels[focus.box] == label
     return diameter(sel, sp) if sel.any() else 0.0
 
+
+#: The edge (mm) of a lesion's tissue left out when judging whether it is fluid.
+KIND_EDGE_MM = 1.5
+
+#: A lesion's surface within this distance of calcium counts as covered by it (rim).
+COVERAGE_MM = 2.5
 
 #: Voxels this far (in voxels) from calcium are the background its dots are measured against.
 DOT_BACKGROUND_GAP = 2
@@ -488,7 +597,11 @@ def _describe(
     tis_vol = float(tis.sum() * vox)
     kind = "none"
     if smooth is not None and not diffuse and tis_vol >= cc.min_tissue_volume_mm3 and tis_vol >= cc.min_tissue_to_calcium * calc_vol:
-        fluid = float(np.mean(smooth[box][tis] <= cc.fluid_max_hu))
+        # judged in the tissue's core: its edge, a blend with the liver or the calcium around it,
+        # is left out while enough remains
+        core = ndi.binary_erosion(tis, ball(KIND_EDGE_MM, sp))
+        core = core if core.sum() >= 0.2 * tis.sum() else tis
+        fluid = float(np.mean(smooth[box][core] <= cc.fluid_max_hu))
         lo, hi = cc.mixed_fluid_fraction
         kind = "cystic" if fluid >= hi else "solid" if fluid <= lo else "mixed"
     else:
@@ -510,6 +623,8 @@ def _describe(
     dot_sizes, n_dots = _dots(calc, flab, sizes, volume, origin, box, sp, cc.dots_max_focus_mm)
     pts = np.argwhere(calc) * sp
     elong, axis, centre = _axes(pts)
+    voxel_mm = float(np.prod(sp)) ** (1 / 3)
+    lesion_diameter = float(diameter(lesion_mask, sp)) if kind != "none" else 0.0
     features: dict[str, Any] = {
         "lesion": kind,
         "n_foci": int(nfoci),
@@ -517,6 +632,11 @@ def _describe(
         "max_dot_mm": round(max(dot_sizes), 2),
         "n_dots": int(n_dots),
         "thickness_mm": round(thickness, 2),
+        # a thin calcification blooms to about two voxels across at the detection threshold
+        "thin": int(thickness <= max(cc.thin_max_mm, cc.thin_max_voxels * voxel_mm)),
+        "voxel_mm": round(voxel_mm, 2),
+        "small_dot": int(max(dot_sizes) <= max(cc.dot_max_mm, cc.dot_max_voxels * voxel_mm)),
+        "extent": round(max(sizes) / lesion_diameter, 3) if lesion_diameter > 0 else 0.0,
         "length_mm": round(diameter(calc, sp), 2) if nfoci <= 60 else 0.0,
         "elongation": round(elong, 2),
         "solidity": round(solid, 3),
@@ -537,9 +657,14 @@ def _describe(
         offset = float(np.linalg.norm(pts.mean(0) - lpts.mean(0)))
         features["centrality"] = round(max(0.0, 1.0 - offset / max(radius, 1e-6)), 3)
         surface = lesion_mask & ~ndi.binary_erosion(lesion_mask)
-        near = distance_to(calc, sp, 2.5) <= 2.5
+        # within 2.5 mm of calcium, or one voxel where voxels are coarser than that
+        reach = max(COVERAGE_MM, 1.01 * float(sp.max()))
+        near = distance_to(calc, sp, reach) <= reach
         features["coverage"] = round(float(near[surface].mean()) if surface.any() else 0.0, 3)
     pattern, why = name_pattern(features, cfg)
+    candidates = pattern_candidates(features, cfg)
+    features["pattern_uncertain"] = bool(candidates)
+    features["pattern_candidates"] = candidates
     # where it is
     offset = origin + np.array([b.start for b in box])
     idx = np.argwhere(lesion_mask) + offset
@@ -565,12 +690,14 @@ def _describe(
             f"density in the lipiodol range (>= {mim.lipiodol_hu:.0f} HU; dense retention >= {mim.dense_lipiodol_hu:.0f} HU "
             f"[{', '.join(mim.lipiodol_refs)}]): after TACE this may be retained lipiodol rather than calcium"
         )
-    size = float(diameter(lesion_mask, sp)) if kind != "none" else features["length_mm"] or features["max_focus_mm"]
+    size = lesion_diameter if kind != "none" else features["length_mm"] or features["max_focus_mm"]
     if diffuse:
         size = features["max_focus_mm"]
+    # an uncertain pattern is left out of the finding: the assessment then treats it as unknown
+    # rather than following a confident wrong name
     finding = {
         "modality": ["ct"],
-        "calcification": [pattern],
+        **({} if candidates else {"calcification": [pattern]}),
         "size_mm": round(min(max(size, 0.0), 400.0), 1),
         "lesion": kind,
         "location": location,
@@ -591,4 +718,5 @@ def _describe(
         why=why,
         finding=finding,
         mimics=mimics,
+        candidates=candidates,
     )

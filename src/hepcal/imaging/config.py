@@ -113,6 +113,13 @@ class Characterisation(BaseModel):
     working_grid_mm: float = Field(gt=0)
     smoothing_sigma_mm: float = Field(ge=0)
     hypo_delta_hu: float = Field(gt=0)
+    region_sigma_mm: float = Field(gt=0)
+    region_min_delta_hu: float = Field(gt=0)
+    region_t: float = Field(gt=0)
+    noise_correlation_voxels: float = Field(ge=1)
+    faint_reach_mm: float = Field(gt=0)
+    faint_surround: float = Field(gt=0, le=1)
+    region_basis: str
     reference_sigma_mm: float = Field(gt=0)
     fat_floor_hu: float
     tissue_opening_mm: float = Field(ge=0)
@@ -128,6 +135,10 @@ class Characterisation(BaseModel):
     subcapsular_mm: float = Field(ge=0)
     central_depth_fraction: float = Field(gt=0, le=1)
     branch_min_mm: float = Field(gt=0)
+    thin_max_mm: float = Field(gt=0)
+    thin_max_voxels: float = Field(gt=0)
+    dot_max_mm: float = Field(gt=0)
+    dot_max_voxels: float = Field(gt=0)
     count_few_max: int = Field(ge=2)
     count_multiple_max: int = Field(ge=3)
     basis: str
@@ -154,10 +165,19 @@ class Condition(BaseModel):
 
 
 class PatternRule(BaseModel):
+    """A rule names one pattern, or (``pattern: uncertain``) the candidates it cannot tell apart."""
+
     model_config = _FROZEN
     pattern: str
     when: tuple[Condition, ...]
     why: str
+    candidates: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _uncertain_has_candidates(self) -> PatternRule:
+        if (self.pattern == "uncertain") != (len(self.candidates) >= 2):
+            raise ValueError(f"rule {self.pattern!r}: 'uncertain' needs two or more candidates, and only it may have them")
+        return self
 
 
 class PatternRules(BaseModel):

@@ -107,7 +107,7 @@ def render_lesion(volume: Volume, lesion: Lesion, path: str | Path, *, context_m
         ax.contour(liver[p, r0:r1, c0:c1].astype(float), levels=[0.5], colors=[LIVER_RGB], linewidths=0.8)
     _scale_bar(ax, 10.0 / sp[2], img.shape)
     f = lesion.finding
-    _caption(fig, f"#{lesion.index} {', '.join(f['calcification'])} · {f['lesion']} · {f['size_mm']:.0f} mm · max {f['max_hu']:.0f} HU\n"
+    _caption(fig, f"#{lesion.index} {lesion.pattern_label} · {f['lesion']} · {f['size_mm']:.0f} mm · max {f['max_hu']:.0f} HU\n"
                   f"{slice_position(volume, p)} · bar 10 mm · patient right on the left")
     return _save(fig, ax, path)
 

@@ -85,7 +85,7 @@ def write_seg(volume: Volume, lesions: list[Lesion], path: str | Path) -> tuple[
     descriptions = [
         hd.seg.SegmentDescription(
             segment_number=k + 1,
-            segment_label=f"lesion {les.index}: {', '.join(les.finding['calcification'])} calcification",
+            segment_label=f"lesion {les.index}: {les.pattern_label} calcification"[:64],  # LO: at most 64 characters
             segmented_property_category=_code(hd, "category"),
             segmented_property_type=_code(hd, "type"),
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
