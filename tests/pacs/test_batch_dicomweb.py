@@ -49,8 +49,9 @@ def test_batch_over_a_dicomweb_date_range_scans_only_the_studies_in_it(orthanc, 
     assert (lesions["source"] == row["source"]).all()
     columns = ["lesion", "finding.size_mm", "finding.max_hu", "calcification_volume_mm3", "p_malignant", "dx1"]
     pd.testing.assert_frame_equal(lesions[columns].reset_index(drop=True), expected[columns].reset_index(drop=True))
-    assert [list(c) for c in lesions["finding.calcification"]] == [list(c) for c in expected["finding.calcification"]]
-    assert "rim" in {p for c in lesions["finding.calcification"] for p in c}
+    named = lambda col: [None if c is None else list(c) for c in col]  # noqa: E731 - None: the pattern left uncertain
+    assert named(lesions["finding.calcification"]) == named(expected["finding.calcification"])
+    assert "rim" in {p for c in lesions["finding.calcification"] if c is not None for p in c}
     meta = json.loads((out / "batch.json").read_text())
     assert meta["input"] == f"{orthanc.dicomweb}/studies?ModalitiesInStudy=CT&StudyDate=20240101-20240131"
     assert list((out / "parts").glob("*.json")) == [out / "parts" / f"uid-{january}.json"]
