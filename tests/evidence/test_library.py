@@ -100,6 +100,7 @@ def test_a_revised_record_keeps_who_revised_it_and_from_what(tmp_path):
     assert revised.record.encoded.revised is not None
     assert (revised.record.encoded.revised.by, revised.record.encoded.revised.from_) == ("encoder-b", "full text")
     assert plain.record.encoded.revised is None
+    assert revised.record.model_dump(mode="json")["encoded"]["revised"] == rev  # dumped with the file's key names
 
 
 def test_broken_json_line_is_reported_with_its_number(tmp_path):
