@@ -71,6 +71,13 @@ def test_a_good_hand_made_library_loads(tmp_path):
     assert {c.id for c in load_cases(include_holdout=True, root=root)} == {"hydatid-2016-test", "oov-2020-x", "late-2026-y"}
 
 
+def test_a_revised_record_keeps_who_when_and_from_what(tmp_path):
+    rev = record(revised={"by": "encoder-b2", "at": "2026-12-06T22:34:50Z", "from": "full text"})
+    [case] = load_cases(root=write_lib(tmp_path, [rev]))
+    assert case.record.revised is not None and case.record.revised.from_ == "full text"
+    assert case.record.model_dump(by_alias=True)["revised"]["from"] == "full text"
+
+
 @pytest.mark.parametrize("bad, words", [
     (record(case={"finding": {"calcification": ["ringlike"]}}), ["cases/t.jsonl:2", "case.finding.calcification", "ringlike"]),
     (record(case={"finding": {"colour": "red"}}), ["cases/t.jsonl:2", "finding.colour", "unknown key"]),
@@ -78,6 +85,8 @@ def test_a_good_hand_made_library_loads(tmp_path):
     (record(diagnosis={"raw": "xx", "ids": ["granuloma"], "malignant": False, "proof": "guess"}), ["cases/t.jsonl:2", "diagnosis.proof"]),
     (record(source={"citation": "Author A. Title. J 2020;1:1."}), ["cases/t.jsonl:2", "source", "url or doi"]),
     (record(), ["cases/t.jsonl:2", "already used at cases/t.jsonl:1"]),
+    (record(id="rev-2020-x", revised={"by": "b", "at": "2026-12-06", "from": "full text", "why": "x"}), ["cases/t.jsonl:2", "revised"]),
+    (record(id="rev-2020-y", revised={"by": "b", "at": "yesterday", "from": "full text"}), ["cases/t.jsonl:2", "revised.at"]),
 ])
 def test_bad_records_name_file_line_and_key(tmp_path, bad, words):
     root = write_lib(tmp_path, [record(), bad])

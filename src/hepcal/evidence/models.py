@@ -56,6 +56,15 @@ class Encoded(BaseModel):
     at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z?)?$")
 
 
+class Revised(BaseModel):
+    """Who revised a record after its first encoding, when, and from what (e.g. "full text")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    by: str = Field(min_length=1)
+    at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z?)?$")
+    from_: str = Field(alias="from", min_length=1)
+
+
 class CaseRecord(BaseModel):
     """One line of ``cases/*.jsonl`` or ``holdout/*.jsonl``."""
 
@@ -66,6 +75,7 @@ class CaseRecord(BaseModel):
     case: dict[str, Any]
     diagnosis: FinalDiagnosis
     encoded: Encoded
+    revised: Revised | None = None
     note: str = ""
 
 
