@@ -12,7 +12,8 @@ Input: cases.jsonl next to this script. Output: src/hepcal/evidence/cases/valida
 - proof: "histology" where the note says so (PROOF_RULES), else "not_recorded";
 - kind: teaching_file for Eurorad, Radiopaedia, URMC, LITFL, Applied Radiology and book-chapter
   cases, else case_report;
-- encoded.at: the date the validation set was committed.
+- encoded.at: the date the validation set was committed; a `revised` record (who, when, from what)
+  is copied into `encoded.revised`.
 
 Usage: python3 validation/to_library.py          # (re)write the library file
        python3 validation/to_library.py --check  # exit 1 if the file differs from what this gives
@@ -84,7 +85,7 @@ def convert(rec, names, malignant):
         "kind": "teaching_file" if TEACHING.search(rec["source"]) else "case_report",
         "case": rec["case"],
         "diagnosis": {"raw": names[dx], "ids": [dx], "malignant": malignant[dx] == "yes", "proof": proof_of(rec.get("note", ""))},
-        "encoded": {"by": ENCODED_BY, "at": ENCODED_AT},
+        "encoded": {"by": ENCODED_BY, "at": ENCODED_AT, **({"revised": rec["revised"]} if "revised" in rec else {})},
         "note": rec.get("note", ""),
     }
 

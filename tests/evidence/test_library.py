@@ -78,6 +78,12 @@ def test_a_good_hand_made_library_loads(tmp_path):
     (record(diagnosis={"raw": "xx", "ids": ["granuloma"], "malignant": False, "proof": "guess"}), ["cases/t.jsonl:2", "diagnosis.proof"]),
     (record(source={"citation": "Author A. Title. J 2020;1:1."}), ["cases/t.jsonl:2", "source", "url or doi"]),
     (record(), ["cases/t.jsonl:2", "already used at cases/t.jsonl:1"]),
+    (record(encoded={"by": "a", "at": "2026-12-06", "revised": {"by": "b", "at": "2026-12-07"}}),
+     ["cases/t.jsonl:2", "encoded.revised.from", "Field required"]),
+    (record(encoded={"by": "a", "at": "2026-12-06", "revised": {"by": "b", "at": "yesterday", "from": "full text"}}),
+     ["cases/t.jsonl:2", "encoded.revised.at"]),
+    (record(encoded={"by": "a", "at": "2026-12-06", "revised": {"by": "b", "at": "2026-12-07", "from": "full text", "why": "x"}}),
+     ["cases/t.jsonl:2", "encoded.revised.why", "Extra inputs"]),
 ])
 def test_bad_records_name_file_line_and_key(tmp_path, bad, words):
     root = write_lib(tmp_path, [record(), bad])
@@ -85,6 +91,16 @@ def test_bad_records_name_file_line_and_key(tmp_path, bad, words):
         load_cases(root=root)
     for w in words:
         assert w in str(exc.value)
+
+
+def test_a_revised_record_keeps_who_revised_it_and_from_what(tmp_path):
+    rev = {"by": "encoder-b", "at": "2026-12-07T10:00:00Z", "from": "full text"}
+    root = write_lib(tmp_path, [record(encoded={"by": "encoder-a", "at": "2026-12-06", "revised": rev}), record(id="plain-2020-x")])
+    revised, plain = load_cases(root=root)
+    assert revised.record.encoded.revised is not None
+    assert (revised.record.encoded.revised.by, revised.record.encoded.revised.from_) == ("encoder-b", "full text")
+    assert plain.record.encoded.revised is None
+    assert revised.record.model_dump(mode="json")["encoded"]["revised"] == rev  # dumped with the file's key names
 
 
 def test_broken_json_line_is_reported_with_its_number(tmp_path):

@@ -52,6 +52,33 @@ def test_series_of_an_enum_state_spreads_the_rest_by_the_estimate(lib_root):
     assert np.allclose(sc[others], 2 * est / est.sum())
 
 
+def test_states_counted_in_the_same_patients_are_one_observation():
+    """"cystic 5, solid 6 of 13" from one source is 13 patients, not 13 per state; a state named
+    again in the same source is another group of patients."""
+    from hepcal.evidence.models import SeriesCount
+
+    net = compile_network(load())
+    j = net.ids.index("mesenchymal_hamartoma")
+    src = {"citation": "Author A. A series of thirteen. J 2007;1:1.", "url": "https://example.org/s"}
+
+    def count(state, k, n=13, url=src["url"]):
+        return SeriesCount(id=f"x-{state}-{k}", source={**src, "url": url}, diagnosis="mesenchymal_hamartoma",
+                           finding="finding.lesion", state=state, k=k, n=n, where="Table 1")
+
+    v = net.var_index["finding.lesion"]
+    lo, hi = net.offsets[v], net.offsets[v + 1]
+    one = dirichlet.series_counts(net, [count("cystic", 5), count("solid", 6)])[lo:hi, j]
+    assert one.sum() == pytest.approx(13)
+    cystic, solid = net.row("finding.lesion", "cystic") - lo, net.row("finding.lesion", "solid") - lo
+    assert (one[cystic], one[solid]) == (5, 6)  # the 2 patients in neither go to the other states
+    # two sources: two observations of 13 each
+    two = dirichlet.series_counts(net, [count("cystic", 5), count("solid", 6, url="https://example.org/t")])[lo:hi, j]
+    assert two.sum() == pytest.approx(26)
+    # the same state twice in one source: two groups of 13 patients
+    groups = dirichlet.series_counts(net, [count("cystic", 5), count("cystic", 9)])[lo:hi, j]
+    assert groups.sum() == pytest.approx(26) and groups[cystic] == 14
+
+
 def test_fit_never_reads_the_holdout(tmp_path):
     plain = write_library(tmp_path / "a")
     poisoned = write_library(tmp_path / "b", holdout="{this is not a case\n")

@@ -50,10 +50,27 @@ class FinalDiagnosis(BaseModel):
         return ids
 
 
+_WHEN = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z?)?$"
+
+
+class Revision(BaseModel):
+    """A later pass over an encoded case: who revised it, when, and from what material."""
+
+    # dumped as ``from`` (the file's key), not as the Python name ``from_``
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+    by: str = Field(min_length=1)
+    at: str = Field(pattern=_WHEN)
+    # what the reviser read that the first encoding had not, e.g. "full text"
+    from_: str = Field(min_length=2, alias="from")
+
+
 class Encoded(BaseModel):
+    """Who encoded the case and when; ``revised`` when the record was later revised."""
+
     model_config = _CFG
     by: str = Field(min_length=1)
-    at: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?Z?)?$")
+    at: str = Field(pattern=_WHEN)
+    revised: Revision | None = None
 
 
 class CaseRecord(BaseModel):

@@ -76,23 +76,51 @@ def series_counts(net: Network, series: Sequence[SeriesCount]) -> np.ndarray:
 
     For a binary variable the siblings are the one other state. For a variable with more
     states, "not this state" is spread over the others in proportion to the expert estimate
-    (the expected counts of an incomplete observation).
+    (the expected counts of an incomplete observation). Several states of one variable counted
+    in the same patients (one source, one diagnosis: "cystic 5, solid 6, mixed 2 of 13") are
+    one observation of those n patients, not one per state: each named state gets its k, and
+    only the patients in no named state are spread over the unnamed states.
     """
     col = {d: j for j, d in enumerate(net.ids)}
     counts = np.zeros_like(net.table)
+    for (finding, j), named, n in _observations(net, series, col):
+        v = net.var_index[finding]
+        lo, hi = net.offsets[v], net.offsets[v + 1]
+        for r, k in named.items():
+            counts[r, j] += k
+        others = [x for x in range(lo, hi) if x not in named]
+        rest = max(n - sum(named.values()), 0)
+        if not others or rest == 0:
+            continue
+        weights = net.estimate_table[others, j]
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(others), 1 / len(others))
+        counts[others, j] += rest * weights
+    return counts
+
+
+def _observations(net: Network, series: Sequence[SeriesCount], col: dict[str, int]):
+    """Group the counts that describe the same patients: same source, diagnosis, finding and n.
+
+    Yields ((finding, column), {row: k}, n). A state named again within such a group belongs to
+    another group of patients of the same size (e.g. "solitary in 33 of 38 non-cirrhotic and 14
+    of 38 cirrhotic livers"), so it opens a new observation rather than replacing the first.
+    """
+    groups: dict[tuple, list[dict[int, int]]] = {}
     for s in series:
         j = col.get(s.diagnosis)
         if j is None or s.finding in PRIOR_LEVEL_FINDINGS:
             continue
+        where = s.source.doi or s.source.url or s.source.citation
         r = net.row(s.finding, s.state)
-        v = net.var_index[s.finding]
-        lo, hi = net.offsets[v], net.offsets[v + 1]
-        counts[r, j] += s.k
-        others = [x for x in range(lo, hi) if x != r]
-        weights = net.estimate_table[others, j]
-        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(others), 1 / len(others))
-        counts[others, j] += (s.n - s.k) * weights
-    return counts
+        observations = groups.setdefault((s.finding, j, where, s.n), [])
+        free = next((o for o in observations if r not in o), None)
+        if free is None:
+            free = {}
+            observations.append(free)
+        free[r] = s.k
+    for (finding, j, _, n), observations in groups.items():
+        for named in observations:
+            yield (finding, j), named, n
 
 
 def alpha(net: Network, counts: np.ndarray, strength: float) -> np.ndarray:
