@@ -117,6 +117,13 @@ def test_series_counts_load_with_boolean_state(tmp_path):
     assert len(s) == 2 and s[0].state == "true" and (s[0].k, s[0].n) == (12, 40) and s[1].state == "cystic"
 
 
+def test_a_count_entered_twice_from_one_source_is_refused(tmp_path):
+    again = SERIES.split("- id: hyd-lesion-series")[0].replace("id: hyd-rim-series", "id: hyd-rim-again")
+    with pytest.raises(EvidenceError) as exc:
+        load_series(root=write_lib(tmp_path, series=SERIES + again))
+    assert "hyd-rim-again" in str(exc.value) and "already entered" in str(exc.value)
+
+
 @pytest.mark.parametrize("old, new, words", [
     ("k: 12", "k: 41", ["item 1", "larger than n"]),
     ("finding.calcification.rim", "finding.calcification.ringlike", ["not an evidence variable"]),

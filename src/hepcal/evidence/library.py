@@ -144,6 +144,12 @@ def _variable_states(kb_folder: str | Path | None) -> dict[str, tuple[str, ...]]
     return {v.id: v.states for v in read(kb_folder).variables}
 
 
+def _count_key(s: SeriesCount) -> tuple:
+    """What makes two series counts the same observation: source, diagnosis, finding, state, k, n."""
+    where = (s.source.doi or "").lower() or (s.source.url or "").rstrip("/").lower() or s.source.citation
+    return (where, s.diagnosis, s.finding, s.state, s.k, s.n)
+
+
 def load_series(root: str | Path | None = None, kb_folder: str | Path | None = None) -> list[SeriesCount]:
     """Every series count, its diagnosis checked against the contract and its finding and
     state against the knowledge base's evidence variables."""
@@ -153,6 +159,7 @@ def load_series(root: str | Path | None = None, kb_folder: str | Path | None = N
     problems: list[str] = []
     out: list[SeriesCount] = []
     seen: dict[str, str] = {}
+    counted: dict[tuple, str] = {}
     for path in sorted((base / SERIES).glob("*.yaml")):
         label = f"{SERIES}/{path.name}"
         try:
@@ -180,8 +187,12 @@ def load_series(root: str | Path | None = None, kb_folder: str | Path | None = N
                 problems.append(f"{at}: state {s.state!r} of {s.finding}; allowed: {', '.join(states[s.finding])}")
             elif s.id in seen:
                 problems.append(f"{at}: id {s.id!r} is already used ({seen[s.id]})")
+            elif (same := _count_key(s)) in counted:
+                problems.append(f"{at}: the same count from the same source is already entered "
+                                f"({counted[same]}); a count enters the fit once")
             else:
                 seen[s.id] = at
+                counted[same] = at
                 out.append(s)
     if problems:
         raise EvidenceError(problems)
