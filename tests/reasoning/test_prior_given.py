@@ -85,3 +85,26 @@ def test_prior_given_needs_a_binary_key_and_one_of_its_states():
     bad = VariablesFile.model_validate({"version": 2, "variables": {"finding.calcified": {"kind": "binary", "prior_given": "yes"}}})
     with pytest.raises(KnowledgeBaseError, match="prior_given"):
         _expand_variables(bad)
+
+
+@pytest.mark.parametrize("calcified", [True, False])
+def test_pgmpy_reference_gives_the_same_posterior_with_calcified_observed(net, calcified):
+    pytest.importorskip("pgmpy")
+    from hepcal.findings.model import parse_case
+    from hepcal.reasoning.evidence import observations
+    from hepcal.reasoning.pgmpy_model import PgmpyEngine
+
+    obs = observations(parse_case(_case(calcified=calcified, size_mm=40)), net)
+    assert any(o.variable == "finding.calcified" for o in obs)
+    np.testing.assert_allclose(posterior(net, [o.row for o in obs]), PgmpyEngine(net).posterior(obs), atol=1e-9)
+
+
+def test_atypical_score_reads_probabilities_not_ratios(net):
+    from hepcal.findings.model import parse_case
+    from hepcal.reasoning.atypical import Calibration, judge
+    from hepcal.reasoning.evidence import observations
+
+    rows = [o.row for o in observations(parse_case(_case(calcified=False, size_mm=40)), net)]
+    v = judge(net, rows, Calibration(-np.inf, 0.05, 0, 1))
+    expected = np.log(net.table[rows]).mean(axis=0)
+    assert v.score == pytest.approx(expected.max()) and v.score <= 0.0
