@@ -242,6 +242,7 @@ class PolicyFile(BaseModel):
     same_management_probability: Threshold
     caution_probability: Threshold
     avoid_puncture_probability: Threshold
+    doubt_needle_malignancy: Threshold | None = None  # a doubt-driven needle only from this upper bound of P(malignant)
     malignancy_work_up_actions: tuple[str, ...]
     next_findings_count: int = 5
     plan: PlanPolicy
