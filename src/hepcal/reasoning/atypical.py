@@ -56,8 +56,7 @@ def judge(net: Network, rows: Sequence[int], cal: Calibration) -> Verdict:
     if n < cal.min_observed:
         return Verdict(False, float("inf"), -1, ())
     r = np.asarray(rows)
-    with np.errstate(divide="ignore"):
-        logp = np.log(net.table[r])  # probabilities, not log_table (which reads prior_given rows as ratios)
+    logp = net.log_probability[r]  # probabilities, not log_table (which reads prior_given rows as ratios)
     fit = logp.sum(axis=0) / n
     best = int(np.argmax(fit))
     col = logp[:, best]

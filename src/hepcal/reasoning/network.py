@@ -70,6 +70,15 @@ class Network:
         return np.repeat(np.arange(len(self.variables)), np.diff(self.offsets))
 
     @cached_property
+    def log_probability(self) -> np.ndarray:
+        """(S, D) ln P(state | d) itself, for measures of fit (``log_table`` reads the rows of a
+        ``prior_given`` variable as ratios to its reference state)."""
+        if self.reference is None or not (self.reference >= 0).any():
+            return self.log_table
+        with np.errstate(divide="ignore"):
+            return np.log(self.table)
+
+    @cached_property
     def log_draws(self) -> np.ndarray:
         """(S, D, DRAWS) float32 draws of ln P(state | d) from each state's marginal Beta.
 
