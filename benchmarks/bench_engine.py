@@ -102,7 +102,7 @@ def main(n: int = 3000, n_pgmpy: int = 300, n_pgmpy_full: int = 8) -> dict:
         case = parse_case(c)
         obs = observations(case, net)
         observed = {net.variables[net.var_index[o.variable]].key for o in obs}
-        candidates = [v.id for v in net.variables if v.member is None and v.key not in observed]
+        candidates = [v.id for v in net.variables if v.member is None and not v.prior_given and v.key not in observed]
         t = time.perf_counter()
         ref.posterior(obs)
         gains_ref = ref.information_gain(obs, candidates)

@@ -144,3 +144,23 @@ def test_strength_choice_prefers_what_predicts(lib_root):
     assert s in cv.GRID and set(losses) == set(cv.GRID)
     assert losses[s] == min(losses.values())
     assert cv.pick(np.array([[1.0, 2.0], [0.5, 0.5], [0.5, 0.5]]), [1, 2, 3]) == 1  # tie: the smaller strength
+
+
+def test_cross_validation_scores_the_engine_differential_with_its_setting(lib_root):
+    from hepcal.reasoning.assessment import assess_observations
+    from hepcal.reasoning.assessment import setting_of
+    from hepcal.reasoning.evidence import observations
+
+    lib = cv.library(load(), lib_root)
+    net = cv.with_alpha(lib.net, dirichlet.alpha(lib.net, dirichlet.case_counts(lib.net, lib.design), 5.0))
+    d = lib.design.subset(np.flatnonzero(lib.design.in_vocabulary))
+    P, pm, _, _ = cv._Scorer(lib)._engine(net, d)
+    i = d.ids.index("met-1")  # a known primary: the oncology setting's priors apply
+    c = d.cases[i].case
+    obs = observations(c, net)
+    assert setting_of(net, obs).log_prior is not None
+    a = assess_observations(net, c, obs)
+    assert P[i] == pytest.approx([a.probability_of(x) for x in net.ids])
+    assert pm[i] == pytest.approx(a.malignancy_probability)
+    # not the default-prior posterior
+    assert not np.allclose(P[i], dirichlet.posteriors(net, d.X[i:i + 1], net.log_table)[0])

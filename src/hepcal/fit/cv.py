@@ -143,13 +143,18 @@ class _Scorer:
         return self.obs[c.id]
 
     def _engine(self, net: Network, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
-        P = dirichlet.posteriors(net, d.X, net.log_table)
-        actions, atyp = [], []
-        for c in d.cases:
+        """What the engine gives each case: its differential (with the clinical setting's priors,
+        as an assessment applies them), P(malignant), the plan's most invasive step, the flag."""
+        col = {x: j for j, x in enumerate(net.ids)}
+        P = np.zeros((len(d.cases), len(net.ids)))
+        pm, actions, atyp = np.zeros(len(d.cases)), [], []
+        for i, c in enumerate(d.cases):
             a = assess_observations(net, c.case, self._obs(c))
+            P[i, [col[e.id] for e in a.differential]] = [e.probability for e in a.differential]
+            pm[i] = a.malignancy_probability
             actions.append(most_invasive(a.recommendation))
             atyp.append(_atypical(a))
-        return P, P @ net.malignant, actions, atyp
+        return P, pm, actions, atyp
 
     def _estimates(self, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
         key = ("estimates", ",".join(d.ids))

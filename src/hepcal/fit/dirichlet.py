@@ -16,7 +16,7 @@ import numpy as np
 
 from hepcal.evidence import LibraryCase, SeriesCount
 from hepcal.reasoning.evidence import observations
-from hepcal.reasoning.network import Network, group_sums
+from hepcal.reasoning.network import Network, group_sums, relative_to_reference
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def log_tables(net: Network, counts: np.ndarray, strengths: Sequence[float]) -> 
     s = np.asarray(strengths, dtype=float)[:, None, None]
     a = s * net.estimate_table[None] + counts[None]
     totals = np.stack([group_sums(x, net.offsets) for x in a])
-    return np.log(a / totals)
+    return relative_to_reference(np.log(a / totals), net.reference)  # as the engine reads them
 
 
 def posteriors(net: Network, X: np.ndarray, log_table: np.ndarray) -> np.ndarray:

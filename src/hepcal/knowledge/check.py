@@ -180,6 +180,11 @@ def _plan_problems(kb, c, refs: dict) -> list[str]:  # noqa: ANN001
     for name in ("doubtful_biopsy", "malignancy_work_up", "characterise"):
         if name not in pol.plan.steps:
             problems.append(f"policy.yaml: plan.steps: {name} is missing")
+    if pol.doubt_needle_malignancy is not None:
+        if "doubtful_follow_up" not in pol.plan.steps:
+            problems.append("policy.yaml: plan.steps: doubtful_follow_up is needed with doubt_needle_malignancy")
+        if "step_reason_doubtful_no_needle" not in pol.texts or "doubtful_no_needle" not in pol.texts:
+            problems.append("policy.yaml: texts: doubtful_no_needle and step_reason_doubtful_no_needle are needed with doubt_needle_malignancy")
     for name, s in pol.plan.steps.items():
         step(f"policy.yaml: plan.steps.{name}", s)
     problems += conditions.problems(pol.plan.characterise_when, "policy.yaml: plan.characterise_when", ids)

@@ -47,6 +47,7 @@ class EvidenceVariable:
     member: str | None = None  # for list keys: the list value this variable stands for
     bins: tuple[tuple[str, float], ...] = ()
     superseded_by: tuple[str, ...] = ()  # keys that carry this key's evidence when given
+    prior_given: str | None = None  # the state the priors are conditioned on (binary keys only)
 
     def state_of_number(self, value: float) -> str:
         """The bin a number falls in (last bin whose lower bound it reaches)."""
@@ -190,10 +191,13 @@ def _expand_variables(vf: VariablesFile) -> tuple[tuple[EvidenceVariable, ...], 
             problems.append(f"variables.yaml: {key} is not a key of the case format")
             continue
         sup = var.superseded_by
+        if var.prior_given is not None and (var.kind != "binary" or var.prior_given not in ("true", "false")):
+            problems.append(f"variables.yaml: {key}: prior_given needs a binary key and one of its states (true, false)")
+            continue
         if var.kind == "ignored":
             ignored[key] = var.why or ""
         elif var.kind == "binary":
-            out.append(EvidenceVariable(key, key, "binary", ("true", "false"), superseded_by=sup))
+            out.append(EvidenceVariable(key, key, "binary", ("true", "false"), superseded_by=sup, prior_given=var.prior_given))
         elif var.kind == "enum":
             out.append(EvidenceVariable(key, key, "enum", spec.values, superseded_by=sup))
         elif var.kind == "binned":

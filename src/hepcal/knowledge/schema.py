@@ -126,6 +126,9 @@ class Variable(BaseModel):
     (states ``within`` / ``above``) and replaces that variable's own key when both are given.
     ``superseded_by``: keys that, when given and not empty, already carry this key's evidence,
     so this key is then not counted again.
+    ``prior_given``: for a binary key, the state the priors are already conditioned on (the
+    priors are frequencies among findings in that state): observing it adds nothing, and the
+    other state counts as its likelihood ratio against it.
     """
 
     model_config = _CFG
@@ -137,6 +140,7 @@ class Variable(BaseModel):
     within: str = "false"
     above: str = "true"
     superseded_by: tuple[str, ...] = ()
+    prior_given: str | None = None
     why: str | None = None
     src: tuple[str, ...] = ()
     estimate: bool = False
@@ -238,6 +242,7 @@ class PolicyFile(BaseModel):
     same_management_probability: Threshold
     caution_probability: Threshold
     avoid_puncture_probability: Threshold
+    doubt_needle_malignancy: Threshold | None = None  # a doubt-driven needle only from this upper bound of P(malignant)
     malignancy_work_up_actions: tuple[str, ...]
     next_findings_count: int = 5
     plan: PlanPolicy

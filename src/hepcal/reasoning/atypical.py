@@ -56,9 +56,10 @@ def judge(net: Network, rows: Sequence[int], cal: Calibration) -> Verdict:
     if n < cal.min_observed:
         return Verdict(False, float("inf"), -1, ())
     r = np.asarray(rows)
-    fit = net.log_table[r].sum(axis=0) / n
+    logp = net.log_probability[r]  # probabilities, not log_table (which reads prior_given rows as ratios)
+    fit = logp.sum(axis=0) / n
     best = int(np.argmax(fit))
-    col = net.log_table[r, best]
+    col = logp[:, best]
     worst = tuple(int(r[i]) for i in np.argsort(col, kind="stable")[:3]) if fit[best] < cal.threshold else ()
     return Verdict(bool(fit[best] < cal.threshold), float(fit[best]), best, worst)
 

@@ -10,6 +10,11 @@ the case library, see docs/knowledge-base.md) when that file exists and was fitt
 estimates in the folder; ``compile_network(kb, fitted=False)`` gives the estimates alone. Each
 likelihood also carries its Dirichlet parameters (``alpha``), from which the 90 % intervals of an
 assessment are drawn.
+
+A binary variable marked ``prior_given`` in variables.yaml (``finding.calcified``) is one the
+priors are already conditioned on: they are frequencies among calcified liver findings, so
+"calcified" adds nothing and "not calcified" counts as P(not calcified | d) / P(calcified | d).
+Its log rows hold those ratios (``reference_rows``), here and in the fit alike.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class Network:
     fit: str = "estimates"  # "fitted", "estimates" (no fitted.json or fitted=False) or "stale"
     strength: float = DEFAULT_STRENGTH
     evidence: dict = field(default_factory=dict)  # (diagnosis, variable) -> fitted.json entry
+    reference: np.ndarray | None = None  # (S,) row each row's log likelihood is read against (prior_given), -1: none
 
     def row(self, variable_id: str, state: str) -> int:
         return self.state_index[(variable_id, state)]
@@ -62,6 +68,15 @@ class Network:
     def row_group(self) -> np.ndarray:
         """(S,) the variable index of every row."""
         return np.repeat(np.arange(len(self.variables)), np.diff(self.offsets))
+
+    @cached_property
+    def log_probability(self) -> np.ndarray:
+        """(S, D) ln P(state | d) itself, for measures of fit (``log_table`` reads the rows of a
+        ``prior_given`` variable as ratios to its reference state)."""
+        if self.reference is None or not (self.reference >= 0).any():
+            return self.log_table
+        with np.errstate(divide="ignore"):
+            return np.log(self.table)
 
     @cached_property
     def log_draws(self) -> np.ndarray:
@@ -77,7 +92,14 @@ class Network:
         shape = (*self.alpha.shape, DRAWS)
         a = np.broadcast_to(np.maximum(self.alpha, 1e-9)[:, :, None], shape)
         b = np.broadcast_to(np.maximum(total - self.alpha, 1e-9)[:, :, None], shape)
-        return np.log(np.clip(rng.beta(a, b), 1e-300, 1.0)).astype(np.float32)
+        draws = rng.beta(a, b)
+        logs = np.log(np.clip(draws, 1e-300, 1.0))
+        if self.reference is not None and (self.reference >= 0).any():
+            # a prior_given variable is binary: its other state's draw x gives the ratio x / (1 − x)
+            ref = self.reference >= 0
+            own = self.reference == np.arange(len(self.reference))
+            logs[ref] = np.where(own[ref][:, None, None], 0.0, logs[ref] - np.log(np.clip(1.0 - draws[ref], 1e-300, 1.0)))
+        return logs.astype(np.float32)
 
 
 def group_sums(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -86,10 +108,33 @@ def group_sums(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.repeat(sums, np.diff(offsets), axis=0)
 
 
-def _tables(table: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def relative_to_reference(log_table: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """Log likelihoods (…, S, D) with every row of a ``prior_given`` variable read against its
+    reference state (that state's row becomes 0); other rows unchanged."""
+    if reference is None or not (reference >= 0).any():
+        return log_table
+    out = log_table.copy()
+    rows = np.flatnonzero(reference >= 0)
+    out[..., rows, :] = log_table[..., rows, :] - log_table[..., reference[rows], :]
+    return out
+
+
+def reference_rows(variables: tuple[EvidenceVariable, ...], state_index: dict[tuple[str, str], int]) -> np.ndarray:
+    """(S,) the reference row of each row of a ``prior_given`` variable, -1 elsewhere."""
+    ref = np.full(len(state_index), -1)
+    for var in variables:
+        if getattr(var, "prior_given", None):
+            r = state_index[(var.id, var.prior_given)]
+            for state in var.states:
+                ref[state_index[(var.id, state)]] = r
+    return ref
+
+
+def _tables(table: np.ndarray, prior: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore"):
-        log_table = np.log(table)
-        rest = (table @ prior)[:, None] - table * prior  # Σ_{d'≠d} π_d' P(s | d')
+        log_table = relative_to_reference(np.log(table), reference)
+        ratio = np.exp(log_table)  # the likelihood itself, or its ratio to the reference state
+        rest = (ratio @ prior)[:, None] - ratio * prior  # Σ_{d'≠d} π_d' P(s | d')
         weight_table = log_table - np.log(rest / (1.0 - prior))
     return log_table, weight_table
 
@@ -97,7 +142,7 @@ def _tables(table: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def with_alpha(net: Network, alpha: np.ndarray, fit: str = "fitted", strength: float | None = None) -> Network:
     """The same network with other Dirichlet parameters; likelihoods are their means."""
     table = alpha / group_sums(alpha, net.offsets)
-    log_table, weight_table = _tables(table, net.prior)
+    log_table, weight_table = _tables(table, net.prior, net.reference)
     return replace(net, table=table, log_table=log_table, weight_table=weight_table, alpha=alpha, fit=fit,
                    strength=net.strength if strength is None else strength,
                    settings=compile_settings(net.kb, table, net.state_index))
@@ -124,7 +169,8 @@ def _expert(kb: KnowledgeBase) -> Network:
             rows.append(tuple(c[s] for c in cols))
         offsets.append(len(rows))
     table = np.array(rows, dtype=float)
-    log_table, weight_table = _tables(table, prior)
+    reference = reference_rows(kb.variables, state_index)
+    log_table, weight_table = _tables(table, prior, reference)
     return Network(
         kb=kb,
         ids=kb.ids,
@@ -141,6 +187,7 @@ def _expert(kb: KnowledgeBase) -> Network:
         state_index=state_index,
         estimate_table=table,
         alpha=DEFAULT_STRENGTH * table,
+        reference=reference,
         settings=compile_settings(kb, table, state_index),
         default_setting=(kb.settings.default["id"], kb.settings.default["name"]) if kb.settings else ("default", "default"),
     )

@@ -60,7 +60,8 @@ def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: in
     out: list[NextFinding] = []
     for i in order:
         var = net.variables[i]
-        if var.member is not None or var.key in observed or not applicability.observable(var.key, mods, table):
+        if (var.member is not None or var.prior_given or var.key in observed  # prior_given: the priors already assume it
+                or not applicability.observable(var.key, mods, table)):
             continue
         if gains[i] < 1e-4:
             break

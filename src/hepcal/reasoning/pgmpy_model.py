@@ -25,11 +25,27 @@ def build(net: Network):  # noqa: ANN201 - pgmpy types are optional
     cpds = [TabularCPD("Diagnosis", len(net.ids), net.prior.reshape(-1, 1), state_names={"Diagnosis": list(net.ids)})]
     for i, (name, var) in enumerate(zip(names, net.variables)):
         block = net.table[net.offsets[i]:net.offsets[i + 1]]  # (states, D)
-        cpds.append(TabularCPD(name, len(var.states), block, evidence=["Diagnosis"], evidence_card=[len(net.ids)],
-                               state_names={name: list(var.states), "Diagnosis": list(net.ids)}))
+        states = list(var.states)
+        if var.prior_given:
+            block, states = _ratio_block(net.log_table[net.offsets[i]:net.offsets[i + 1]]), [*states, "_unobserved"]
+        cpds.append(TabularCPD(name, len(states), block, evidence=["Diagnosis"], evidence_card=[len(net.ids)],
+                               state_names={name: states, "Diagnosis": list(net.ids)}))
     model.add_cpds(*cpds)
     model.check_model()
     return model
+
+
+def _ratio_block(log_rows: np.ndarray) -> np.ndarray:
+    """A proper CPD that gives the engine's posterior for a ``prior_given`` variable.
+
+    The engine multiplies by a ratio r(s | d) (1 for the reference state). Scaling every ratio
+    by one constant m keeps the posterior, and an extra state that is never observed takes the
+    rest, so each column sums to one: P(s | d) = m · r(s | d), P(rest | d) = 1 − m · Σ_s r(s | d).
+    """
+    ratios = np.exp(log_rows)
+    m = 1.0 / ratios.sum(axis=0).max()
+    block = m * ratios
+    return np.vstack([block, np.clip(1.0 - block.sum(axis=0), 0.0, 1.0)])
 
 
 class PgmpyEngine:

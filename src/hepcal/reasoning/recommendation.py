@@ -127,6 +127,14 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             add(t["same_management"].format(names=names, action_words=t[f"actions.{action}"]))
             why = t["step_reason_same_management"].format(names=names, action_words=t[f"actions.{action}"])
             steps = [from_data(PlanStep(action=action, text=t[f"step.{action}"].format(name=names)), why, rule)]
+        elif pol.doubt_needle_malignancy is not None and upper < pol.doubt_needle_malignancy.value:
+            # Doubt among diagnoses that malignancy is not among (to the upper bound): imaging
+            # settles it, a needle would not change what is done (policy.yaml, measured).
+            rule = "doubtful_no_needle"
+            add(t["doubtful_no_needle"].format(upper=upper))
+            why = t["step_reason_doubtful_no_needle"].format(name=lead.name, probability=post[top], upper=upper)
+            characterise = conditions.holds(pol.plan.characterise_when, facts)
+            steps = [from_data(pol.plan.steps["characterise" if characterise else "doubtful_follow_up"], why, rule)]
         else:
             rule = "doubtful_biopsy_offered"
             add(t["biopsy_offered"])
