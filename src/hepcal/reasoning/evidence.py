@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hepcal.reasoning.network import Network
+from hepcal.reasoning.conditions import entered
+from hepcal.reasoning.network import Network, per_network
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,15 @@ def _derived(flat: dict[str, Any], net: Network) -> dict[str, tuple[str, str, tu
     return out
 
 
+@per_network
+def _by_key(net: Network) -> dict[str, tuple[int, ...]]:
+    """case key -> indices of the variables read from it."""
+    out: dict[str, list[int]] = {}
+    for i, var in enumerate(net.variables):
+        out.setdefault(var.key, []).append(i)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def observations(case: BaseModel, net: Network) -> list[Observation]:
     """Every observed (variable, state) pair of a validated case.
 
@@ -60,10 +70,13 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
     counted twice.
     """
     out: list[Observation] = []
-    data = case.model_dump(exclude_none=True)
-    flat = {f"{section}.{key}": value for section, keys in data.items() for key, value in keys.items()}
+    flat = entered(case)
     derived = _derived(flat, net) if net.kb.derived else {}
-    for var in net.variables:
+    by_key = _by_key(net)
+    visit = {i for key in flat for i in by_key.get(key, ())}  # variables of entered keys, in network order
+    visit.update(net.var_index[v] for v in derived if v in net.var_index)
+    for i in sorted(visit):
+        var = net.variables[i]
         if var.id in derived:
             state, label, keys = derived[var.id]
             out.append(Observation(var.id, state, net.row(var.id, state), label, keys))

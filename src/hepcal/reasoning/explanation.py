@@ -75,10 +75,11 @@ class Basis:
             order = np.argsort(-w, axis=0, kind="stable")
             n = min(limit, k)
             top, bottom = order[:n], order[::-1][:n]
+            cols = np.arange(w.shape[1])
             self._top = top.T.tolist()
-            self._top_w = np.take_along_axis(w, top, 0).T.tolist()
+            self._top_w = w[top, cols].T.tolist()
             self._bottom = bottom.T.tolist()
-            self._bottom_w = np.take_along_axis(w, bottom, 0).T.tolist()
+            self._bottom_w = w[bottom, cols].T.tolist()
 
     def _fold(self, w: np.ndarray, fold: ForAgainst) -> np.ndarray:
         """Replace the implied-negative rows by one folded row per list key (their summed weight)."""

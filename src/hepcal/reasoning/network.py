@@ -14,8 +14,10 @@ assessment are drawn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, wraps
+from typing import TypeVar
 
 import numpy as np
 
@@ -168,6 +170,28 @@ def compile_network(kb: KnowledgeBase, fitted: bool = True) -> Network:
         return replace(net, fit="stale")  # never apply a fit made from other estimates
     alpha = fit.strength * net.estimate_table + counts_of(net, fit)
     return replace(with_alpha(net, alpha, "fitted", fit.strength), evidence=fit.entries)
+
+
+T = TypeVar("T")
+
+
+def per_network(build: Callable[[Network], T]) -> Callable[[Network], T]:
+    """Cache ``build(net)`` for each network, by identity (an entry keeps its network alive, so
+    an id is not reused while the entry lives): what an assessment reads of the knowledge base is
+    precomputed once per network rather than walked on every call."""
+    cache: dict[int, tuple[Network, T]] = {}
+
+    @wraps(build)
+    def get(net: Network) -> T:
+        hit = cache.get(id(net))
+        if hit is not None and hit[0] is net:
+            return hit[1]
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        value = build(net)
+        cache[id(net)] = (net, value)
+        return value
+    return get
 
 
 _CACHE: dict[tuple[int, bool], Network] = {}

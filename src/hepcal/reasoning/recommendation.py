@@ -19,7 +19,7 @@ from hepcal.findings.contract import contract
 from hepcal.knowledge.schema import PlanStep
 from hepcal.reasoning import conditions
 from hepcal.reasoning.evidence import Observation
-from hepcal.reasoning.network import Network
+from hepcal.reasoning.network import Network, per_network
 from hepcal.reasoning.plan import Step, from_data, must_not_miss, order
 
 FINDINGS_NAMED = 3  # entered findings named in the "findings for" reason
@@ -42,6 +42,23 @@ class Recommendation:
                 "rule": self.rule, "next_tests": list(self.next_tests),
                 "plan": [s.to_dict(i) for i, s in enumerate(self.plan, start=1)],
                 "must_not_miss": list(self.must_not_miss)}
+
+
+@dataclass(frozen=True)
+class _Diagnoses:
+    """What the plan reads of every diagnosis, in the network's order."""
+
+    actions: tuple[str, ...]  # management action
+    avoid: tuple[int, ...]  # puncture advice "avoid"
+    careful: tuple[int, ...]  # puncture with caution, with a step to take before a needle
+
+
+@per_network
+def _diagnoses(net: Network) -> _Diagnoses:
+    ds = net.kb.diagnoses
+    return _Diagnoses(tuple(d.management.action for d in ds),
+                      tuple(i for i, d in enumerate(ds) if d.puncture.advice == "avoid"),
+                      tuple(i for i, d in enumerate(ds) if d.puncture.advice == "caution" and d.management.exclude))
 
 
 def is_doubtful(net: Network, post: np.ndarray) -> bool:
@@ -93,8 +110,8 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     pol = kb.policy
     t = pol.texts
     upper = float(malignancy_interval[1]) if malignancy_interval is not None else malignancy
-    facts = conditions.Facts(conditions.flatten(case) if case is not None else {},
-                             {d.id: float(p) for d, p in zip(kb.diagnoses, post)}, upper)
+    facts = conditions.Facts(conditions.entered(case) if case is not None else {}, dict(zip(net.ids, post.tolist())), upper)
+    known = _diagnoses(net)
     top = int(np.argmax(post))
     lead = kb.diagnoses[top]
     reasons: list[tuple[str, frozenset[str]]] = []
@@ -144,7 +161,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     if not base_actions & set(pol.malignancy_work_up_actions) and upper >= level:
         # Malignancy the chosen management does not address: that of the diagnoses whose own
         # management is another action (a treated tumour followed by imaging addresses itself).
-        elsewhere = np.array([d.management.action not in base_actions for d in kb.diagnoses])
+        elsewhere = np.array([a not in base_actions for a in known.actions])
         unaddressed = float(post[elsewhere] @ net.malignant[elsewhere])
         if malignancy_interval is not None and malignancy > 0:
             unaddressed *= upper / malignancy  # the same share of the upper bound
@@ -157,8 +174,8 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
 
     needles = set(pol.plan.needle_actions)
     needle_asked = any(s.action in needles for s in steps)
-    avoid = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "avoid"
-             and post[i] >= pol.caution_probability.value]
+    caution = pol.caution_probability.value
+    avoid = [i for i in known.avoid if post[i] >= caution]
     if avoid and post[avoid].sum() >= pol.avoid_puncture_probability.value:
         # Diagnoses that must not be punctured hold the case: the decision's own needle goes
         # (a needle a must-not-miss rule asks for below, after its imaging, stays).
@@ -174,8 +191,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     if needle_asked or any(s.action in needles for s in steps):
         # Diagnoses punctured only with caution that name a step to take first (MRI before a
         # needle into a possible haemangioma or adenoma) get it too.
-        careful = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "caution" and d.management.exclude
-                   and post[i] >= pol.caution_probability.value]
+        careful = [i for i in known.careful if post[i] >= caution]
         for i in sorted(avoid + careful, key=lambda j: -post[j]):
             d = kb.diagnoses[i]
             text = t["exclude_before_needle"].format(name=d.name, probability=post[i])
