@@ -81,12 +81,6 @@ def _names(net: Network) -> dict[str, str]:
     return dict(zip(net.ids, net.names))
 
 
-@per_network
-def _keys_of_rows(net: Network) -> tuple[str, ...]:
-    """The case key of every row's variable."""
-    return tuple(net.variables[g].key for g in net.row_group.tolist())
-
-
 def _entries(net: Network, post: np.ndarray, bounds: np.ndarray, basis: explanation.Basis) -> list[Entry]:
     """The differential, most probable first (ties in the network's order).
 
@@ -172,7 +166,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
     bounds, mal_interval = intervals(net, rows, log_prior=setting.log_prior, point=post)
     basis = explanation.Basis(obs, explanation.weights(net, obs, setting), fold=net.kb.policy.for_against)
     kb = net.kb
-    keys = _keys_of_rows(net)
+    keys = net.row_keys
     observed_keys = {keys[r] for r in rows}
     cal = atypical_flag.calibration()
     verdict = atypical_flag.judge(net, rows, cal)

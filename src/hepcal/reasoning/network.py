@@ -66,6 +66,11 @@ class Network:
         return np.repeat(np.arange(len(self.variables)), np.diff(self.offsets))
 
     @cached_property
+    def row_keys(self) -> tuple[str, ...]:
+        """(S,) the case key of every row's variable."""
+        return tuple(self.variables[g].key for g in self.row_group.tolist())
+
+    @cached_property
     def log_draws(self) -> np.ndarray:
         """(S, D, DRAWS) float32 draws of ln P(state | d) from each state's marginal Beta.
 

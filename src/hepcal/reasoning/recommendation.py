@@ -89,8 +89,10 @@ def _findings_for(net: Network, obs: Sequence[Observation], d: int) -> tuple[lis
     if not obs:
         return [], frozenset()
     w = net.weight_table[[o.row for o in obs], d]
-    picked = [i for i in np.argsort(-w, kind="stable") if w[i] >= SHOWN and "≠" not in obs[i].label][:FINDINGS_NAMED]
-    keys = frozenset(k for i in picked for k in (obs[i].keys or (net.variables[net.var_index[obs[i].variable]].key,)))
+    values = w.tolist()
+    picked = [i for i in np.argsort(-w, kind="stable").tolist() if values[i] >= SHOWN and "≠" not in obs[i].label][:FINDINGS_NAMED]
+    row_keys = net.row_keys
+    keys = frozenset(k for i in picked for k in (obs[i].keys or (row_keys[obs[i].row],)))
     return [describe(obs[i]) for i in picked], keys
 
 
@@ -222,8 +224,9 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
 
     cautions: list[str] = []
     next_tests: list[str] = []
-    for i in np.argsort(-post):
-        if post[i] < pol.caution_probability.value:
+    p = post.tolist()
+    for i in np.argsort(-post).tolist():
+        if p[i] < caution:
             break
         d = kb.diagnoses[i]
         for c in d.cautions:
