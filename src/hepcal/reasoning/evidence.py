@@ -81,13 +81,14 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
     flat = entered(case)
     derived = _derived(flat, net) if net.kb.derived else {}
     by_key = _by_key(net)
+    row = net.state_index
     visit = {i for key in flat for i in by_key.get(key, ())}  # variables of entered keys, in network order
     visit.update(net.var_index[v] for v in derived if v in net.var_index)
     for i in sorted(visit):
         var = net.variables[i]
         if var.id in derived:
             state, label, keys = derived[var.id]
-            out.append(_observation(var.id, state, net.row(var.id, state), label, keys))
+            out.append(_observation(var.id, state, row[(var.id, state)], label, keys))
             continue
         raw = flat.get(var.key)
         if raw is None or (var.superseded_by and any(flat.get(k) for k in var.superseded_by)):
@@ -100,5 +101,5 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
             state = var.state_of_number(float(raw))
         else:
             state = str(raw)
-        out.append(_observation(var.id, state, net.row(var.id, state), _label(var.id, var.key, var.member, state, raw)))
+        out.append(_observation(var.id, state, row[(var.id, state)], _label(var.id, var.key, var.member, state, raw)))
     return out
