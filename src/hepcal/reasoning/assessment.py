@@ -93,7 +93,7 @@ def _entries(net: Network, post: np.ndarray, bounds: np.ndarray, basis: explanat
     b = bounds.tolist()
     out = []
     new = object.__new__
-    for i in np.argsort(-post, kind="stable").tolist():
+    for i in (-post).argsort(kind="stable").tolist():
         f = fields[i]
         e = new(Entry)
         e.__dict__.update(id=f[0], name=f[1], probability=p[i], malignant=f[2], malignancy=f[3], category=f[4],

@@ -57,7 +57,7 @@ def judge(net: Network, rows: Sequence[int], cal: Calibration) -> Verdict:
         return Verdict(False, float("inf"), -1, ())
     r = np.asarray(rows)
     fit = net.log_table[r].sum(axis=0) / n
-    best = int(np.argmax(fit))
+    best = int(fit.argmax())
     col = net.log_table[r, best]
     worst = tuple(int(r[i]) for i in np.argsort(col, kind="stable")[:3]) if fit[best] < cal.threshold else ()
     return Verdict(bool(fit[best] < cal.threshold), float(fit[best]), best, worst)

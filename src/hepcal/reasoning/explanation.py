@@ -72,7 +72,7 @@ class Basis:
             w = self._fold(w, fold)
         k = len(self._labels)
         if k:
-            order = np.argsort(-w, axis=0, kind="stable")
+            order = (-w).argsort(axis=0, kind="stable")
             n = min(limit, k)
             top, bottom = order[:n], order[::-1][:n]
             cols = np.arange(w.shape[1])

@@ -68,7 +68,7 @@ def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: in
     values = gains.tolist()
     variables = _proposable(net)
     out: list[NextFinding] = []
-    for i in np.argsort(-gains).tolist():
+    for i in (-gains).argsort().tolist():
         single, key, label, states, lo, hi = variables[i]
         if not single or key in observed or not applicability.observable(key, mods, table):
             continue

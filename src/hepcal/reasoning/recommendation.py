@@ -68,9 +68,9 @@ def is_doubtful(net: Network, post: np.ndarray) -> bool:
 
 def _covering(post: np.ndarray, mass: float) -> list[int]:
     """Indices of the most probable diagnoses that together reach ``mass``."""
-    order_ = np.argsort(-post)
-    cum = np.cumsum(post[order_])
-    k = int(np.searchsorted(cum, mass)) + 1
+    order_ = (-post).argsort()
+    cum = post[order_].cumsum()
+    k = int(cum.searchsorted(mass)) + 1
     return [int(i) for i in order_[:k]]
 
 
@@ -90,7 +90,7 @@ def _findings_for(net: Network, obs: Sequence[Observation], d: int) -> tuple[lis
         return [], frozenset()
     w = net.weight_table[[o.row for o in obs], d]
     values = w.tolist()
-    picked = [i for i in np.argsort(-w, kind="stable").tolist() if values[i] >= SHOWN and "≠" not in obs[i].label][:FINDINGS_NAMED]
+    picked = [i for i in (-w).argsort(kind="stable").tolist() if values[i] >= SHOWN and "≠" not in obs[i].label][:FINDINGS_NAMED]
     row_keys = net.row_keys
     keys = frozenset(k for i in picked for k in (obs[i].keys or (row_keys[obs[i].row],)))
     return [describe(obs[i]) for i in picked], keys
@@ -114,7 +114,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     upper = float(malignancy_interval[1]) if malignancy_interval is not None else malignancy
     facts = conditions.Facts(conditions.entered(case) if case is not None else {}, dict(zip(net.ids, post.tolist())), upper)
     known = _diagnoses(net)
-    top = int(np.argmax(post))
+    top = int(post.argmax())
     lead = kb.diagnoses[top]
     reasons: list[tuple[str, frozenset[str]]] = []
     own: list[tuple[str, frozenset[str]]] = []  # the leader's own reasons, shown if its management stays
@@ -225,7 +225,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     cautions: list[str] = []
     next_tests: list[str] = []
     p = post.tolist()
-    for i in np.argsort(-post).tolist():
+    for i in (-post).argsort().tolist():
         if p[i] < caution:
             break
         d = kb.diagnoses[i]

@@ -96,7 +96,7 @@ def top(sim: np.ndarray, extra: np.ndarray, count: int) -> list[int]:
     """The ``count`` first indices ordered by rounded similarity (highest first), then rounded
     extra weight (lowest first), then index: only the cases that can reach the first ``count``
     places are sorted (those at least as similar as the count-th most similar)."""
-    s = np.round(sim, 9)
+    s = sim.round(9)
     n = len(s)
     s_list = s.tolist()
     if n > count:
@@ -104,7 +104,7 @@ def top(sim: np.ndarray, extra: np.ndarray, count: int) -> list[int]:
         chosen = np.flatnonzero(s >= floor).tolist()
     else:
         chosen = list(range(n))
-    e = np.round(extra[chosen], 9).tolist()
+    e = extra[chosen].round(9).tolist()
     ranked = sorted(range(len(chosen)), key=lambda k: (-s_list[chosen[k]], e[k], chosen[k]))
     return [chosen[k] for k in ranked[:count]]
 
