@@ -56,7 +56,7 @@ def judge(net: Network, rows: Sequence[int], cal: Calibration) -> Verdict:
     if n < cal.min_observed:
         return Verdict(False, float("inf"), -1, ())
     r = np.asarray(rows)
-    fit = net.log_table[r].sum(axis=0) / n
+    fit = np.add.reduce(net.log_table.take(r, axis=0), axis=0) / n
     best = int(fit.argmax())
     col = net.log_table[r, best]
     worst = tuple(int(r[i]) for i in np.argsort(col, kind="stable")[:3]) if fit[best] < cal.threshold else ()

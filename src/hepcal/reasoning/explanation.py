@@ -52,7 +52,7 @@ def weights(net: Network, obs: Sequence[Observation], setting: Choice | None = N
     """
     if not obs:
         return np.zeros((0, len(net.ids)))
-    w = net.weight_table[[o.row for o in obs]]  # a copy (fancy indexing)
+    w = net.weight_table.take([o.row for o in obs], axis=0)  # a copy
     if setting is not None and setting.log_mass:
         for k, o in enumerate(obs):
             if o.variable in setting.log_mass:

@@ -74,12 +74,12 @@ def similarities(index: LibraryIndex, rows: Sequence[int]) -> tuple[np.ndarray, 
     """Similarity in [0, 1] of every library case to a case observed in ``rows``, and the
     weight each case states beyond the query's variables (the tie-break)."""
     n = len(index.records)
-    total = float(index.weight[list(rows)].sum()) if rows else 0.0
+    total = float(index.weight.take(list(rows)).sum()) if rows else 0.0
     if n == 0 or total <= 0:
         return np.zeros(n), np.zeros(n)
     r = list(rows)  # one row per observed variable, as the evidence mapping gives them
-    matched = index.weighted_t[r].sum(axis=0)
-    on_described = index.by_variable_t[index.var_of_row[r]].sum(axis=0)
+    matched = np.add.reduce(index.weighted_t.take(r, axis=0), axis=0)
+    on_described = np.add.reduce(index.by_variable_t.take(index.var_of_row.take(r), axis=0), axis=0)
     contradicting = on_described - matched
     return matched / (total + contradicting), index.stated - on_described
 
