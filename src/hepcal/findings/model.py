@@ -137,7 +137,7 @@ def parse_case(data: Any, *, where: str | None = None) -> BaseModel:
     except ValidationError as exc:
         raise CaseError([_problem_from(e) for e in exc.errors()], where) from None
     finding = getattr(case, "finding", None)
-    if finding is None or not finding.model_dump(exclude_none=True):
+    if finding is None or all(v is None for v in finding.__dict__.values()):  # no key entered
         raise CaseError([Problem(path="finding", value=None, message="a case needs a finding with at least one key (e.g. finding.calcification)")], where)
     conflicts = _conflicts(case)
     if conflicts:

@@ -21,7 +21,7 @@ from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning import atypical as atypical_flag
 from hepcal.reasoning import explanation
 from hepcal.reasoning.evidence import Observation, observations
-from hepcal.reasoning.network import Network, network
+from hepcal.reasoning.network import Network, network, per_network
 from hepcal.reasoning.next_finding import NextFinding, rank
 from hepcal.reasoning.posterior import intervals, malignancy_probability, posterior
 from hepcal.reasoning.recommendation import Recommendation, is_doubtful, recommend
@@ -68,6 +68,38 @@ class Entry:
             "for": pro,
             "against": con,
         }
+
+
+@per_network
+def _diagnosis_fields(net: Network) -> tuple[tuple[str, str, bool, float, str], ...]:
+    """(id, name, malignant, malignancy, category) of every diagnosis, read once per network."""
+    return tuple((d.id, d.name, d.malignant.p >= 0.5, float(d.malignant.p), d.category) for d in net.kb.diagnoses)
+
+
+@per_network
+def _names(net: Network) -> dict[str, str]:
+    return dict(zip(net.ids, net.names))
+
+
+def _entries(net: Network, post: np.ndarray, bounds: np.ndarray, basis: explanation.Basis) -> list[Entry]:
+    """The differential, most probable first (ties in the network's order).
+
+    Entries are filled in directly rather than through the frozen dataclass's ``__init__``
+    (nine ``object.__setattr__`` calls each, for every diagnosis of every assessment); they are
+    the same frozen objects.
+    """
+    fields = _diagnosis_fields(net)
+    p = post.tolist()
+    b = bounds.tolist()
+    out = []
+    new = object.__new__
+    for i in (-post).argsort(kind="stable").tolist():
+        f = fields[i]
+        e = new(Entry)
+        e.__dict__.update(id=f[0], name=f[1], probability=p[i], malignant=f[2], malignancy=f[3], category=f[4],
+                          _basis=basis, _index=i, probability_interval=(b[i][0], b[i][1]))
+        out.append(e)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,18 +166,12 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
     bounds, mal_interval = intervals(net, rows, log_prior=setting.log_prior, point=post)
     basis = explanation.Basis(obs, explanation.weights(net, obs, setting), fold=net.kb.policy.for_against)
     kb = net.kb
-    order = np.argsort(-post, kind="stable")
-    entries = []
-    for i in order:
-        d = kb.diagnoses[i]
-        entries.append(Entry(d.id, d.name, float(post[i]), d.malignant.p >= 0.5, float(d.malignant.p), d.category, basis, int(i),
-                             (float(bounds[i, 0]), float(bounds[i, 1]))))
-    observed_keys = {net.variables[net.var_index[o.variable]].key for o in obs}
+    keys = net.row_keys
+    observed_keys = {keys[r] for r in rows}
     cal = atypical_flag.calibration()
     verdict = atypical_flag.judge(net, rows, cal)
-    names = dict(zip(net.ids, net.names))
     return Assessment(
-        differential=entries,
+        differential=_entries(net, post, bounds, basis),
         malignancy_probability=mal,
         doubtful=is_doubtful(net, post),
         recommendation=recommend(net, post, mal, case=case, observations=obs, malignancy_interval=mal_interval),
@@ -156,7 +182,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         setting=setting,
         atypical=verdict.atypical,
         atypical_reason=atypical_flag.reason(net, verdict, {o.row: o.label for o in obs} if verdict.atypical else {}, cal),
-        similar_cases=similar_cases(default_index(net), rows, names),
+        similar_cases=similar_cases(default_index(net), rows, _names(net)),
         malignancy_interval=mal_interval,
     )
 

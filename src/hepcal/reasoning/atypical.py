@@ -56,10 +56,10 @@ def judge(net: Network, rows: Sequence[int], cal: Calibration) -> Verdict:
     if n < cal.min_observed:
         return Verdict(False, float("inf"), -1, ())
     r = np.asarray(rows)
-    logp = net.log_probability[r]  # probabilities, not log_table (which reads prior_given rows as ratios)
-    fit = logp.sum(axis=0) / n
-    best = int(np.argmax(fit))
-    col = logp[:, best]
+    logp = net.log_probability  # probabilities, not log_table (which reads prior_given rows as ratios)
+    fit = np.add.reduce(logp.take(r, axis=0), axis=0) / n
+    best = int(fit.argmax())
+    col = logp[r, best]
     worst = tuple(int(r[i]) for i in np.argsort(col, kind="stable")[:3]) if fit[best] < cal.threshold else ()
     return Verdict(bool(fit[best] < cal.threshold), float(fit[best]), best, worst)
 

@@ -17,7 +17,7 @@ vocabulary, and lets a test ask which case keys a shown sentence relies on (:fun
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,36 @@ def flatten(case: Any) -> dict[str, Any]:
     return {f"{s}.{k}": v for s, keys in data.items() if isinstance(keys, Mapping) for k, v in keys.items() if v is not None}
 
 
+_KEYS: dict[tuple[type, str], tuple[tuple[str, str], ...]] = {}
+_LAST: tuple[Any, dict[str, Any]] = (None, {})
+
+
+def entered(case: Any) -> Mapping[str, Any]:
+    """The same as :func:`flatten` for a validated case model, read from its attributes and kept
+    for the case last asked about (an assessment reads it several times). Read only: the values
+    are the model's own."""
+    global _LAST
+    last = _LAST
+    if last[0] is case:
+        return last[1]
+    if not hasattr(case, "model_dump"):
+        return flatten(case)
+    out: dict[str, Any] = {}
+    for section in type(case).model_fields:
+        part = getattr(case, section)
+        if part is None:
+            continue
+        keys = _KEYS.get((type(part), section))
+        if keys is None:
+            keys = _KEYS[(type(part), section)] = tuple((k, f"{section}.{k}") for k in type(part).model_fields)
+        for key, path in keys:
+            v = getattr(part, key)
+            if v is not None:
+                out[path] = v
+    _LAST = (case, out)
+    return out
+
+
 def _range(value: float, spec: Mapping[str, float]) -> bool:
     return spec.get("min", float("-inf")) <= value < spec.get("max", float("inf"))
 
@@ -62,13 +92,91 @@ def _key_holds(value: Any, spec: Any) -> bool:
     return any(v == w or (not isinstance(v, bool) and str(v) == str(w)) for v in values for w in wanted)
 
 
-def holds(cond: Mapping[str, Any] | None, facts: Facts) -> bool:
-    """Whether a condition holds (an absent condition always does)."""
+Check = Callable[[Facts], bool]
+_COMPILED: dict[int, tuple[Mapping[str, Any], Check]] = {}
+_COMPILED_MAX = 4096
+
+
+def _always(facts: Facts) -> bool:
+    return True
+
+
+def _limits(spec: Mapping[str, float]) -> tuple[float, float]:
+    return spec.get("min", float("-inf")), spec.get("max", float("inf"))
+
+
+def _key_check(key: str, spec: Any) -> Check:
+    """One ``<case key>: spec`` entry as a function (what :func:`_key_holds` decides)."""
+    if isinstance(spec, Mapping):
+        if "entered" in spec:
+            want = bool(spec["entered"])
+            return lambda f: (f.case.get(key) is not None) is want
+        if "not" in spec:
+            bad = frozenset(map(str, spec["not"]))
+
+            def none_of(f: Facts) -> bool:
+                v = f.case.get(key)
+                return v is not None and not bad.intersection(map(str, v if isinstance(v, list) else (v,)))
+            return none_of
+        lo, hi = _limits(spec)
+
+        def in_range(f: Facts) -> bool:
+            v = f.case.get(key)
+            return isinstance(v, int | float) and not isinstance(v, bool) and lo <= float(v) < hi
+        return in_range
+    wanted = tuple(spec) if isinstance(spec, list) else (spec,)
+    words = frozenset(map(str, wanted))
+
+    def one_of(f: Facts) -> bool:
+        v = f.case.get(key)
+        if v is None:
+            return False
+        return any((not isinstance(x, bool) and str(x) in words) or any(x == w for w in wanted)
+                   for x in (v if isinstance(v, list) else (v,)))
+    return one_of
+
+
+def _compile(cond: Mapping[str, Any]) -> Check:
+    checks: list[Check] = []
+    for key, spec in cond.items():
+        if key == "any":
+            subs = tuple(compiled(c) for c in spec)
+            checks.append(lambda f, subs=subs: any(c(f) for c in subs))
+        elif key == "probability":
+            bounds = tuple((d, *_limits(s)) for d, s in spec.items())
+            checks.append(lambda f, bounds=bounds: all(lo <= f.posterior.get(d, 0.0) < hi for d, lo, hi in bounds))
+        elif key == "malignancy":
+            lo, hi = _limits(spec)
+            checks.append(lambda f, lo=lo, hi=hi: lo <= f.malignancy < hi)
+        else:
+            checks.append(_key_check(key, spec))
+    if len(checks) == 1:
+        return checks[0]
+    return lambda f: all(c(f) for c in checks)
+
+
+def compiled(cond: Mapping[str, Any] | None) -> Check:
+    """A condition as a function of the facts, built once per condition object (conditions are
+    read-only data: the knowledge base's are checked once and then evaluated for every case)."""
+    if not cond:
+        return _always
+    hit = _COMPILED.get(id(cond))
+    if hit is not None and hit[0] is cond:
+        return hit[1]
+    check = _compile(cond)
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    _COMPILED[id(cond)] = (cond, check)  # the entry keeps the condition alive: its id stays its own
+    return check
+
+
+def holds_by_walking(cond: Mapping[str, Any] | None, facts: Facts) -> bool:
+    """:func:`holds` read off the data on every call (the reference the compiled form must match)."""
     if not cond:
         return True
     for key, spec in cond.items():
         if key == "any":
-            if not any(holds(c, facts) for c in spec):
+            if not any(holds_by_walking(c, facts) for c in spec):
                 return False
         elif key == "probability":
             if not all(_range(facts.posterior.get(d, 0.0), s) for d, s in spec.items()):
@@ -79,6 +187,11 @@ def holds(cond: Mapping[str, Any] | None, facts: Facts) -> bool:
         elif not _key_holds(facts.case.get(key), spec):
             return False
     return True
+
+
+def holds(cond: Mapping[str, Any] | None, facts: Facts) -> bool:
+    """Whether a condition holds (an absent condition always does)."""
+    return compiled(cond)(facts)
 
 
 def cited_keys(cond: Mapping[str, Any] | None, facts: Facts) -> set[str]:

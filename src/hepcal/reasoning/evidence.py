@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hepcal.reasoning.network import Network
+from hepcal.reasoning.conditions import entered
+from hepcal.reasoning.network import Network, per_network
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,14 @@ class Observation:
     row: int  # row of Network.table
     label: str  # as the contract writes it, e.g. "finding.calcification=rim"
     keys: tuple[str, ...] = ()  # the case keys it was read from, when not the variable's own key (a derived reading)
+
+
+def _observation(variable: str, state: str, row: int, label: str, keys: tuple[str, ...] = ()) -> Observation:
+    """An Observation filled in directly (the frozen dataclass's ``__init__`` costs one
+    ``object.__setattr__`` per field, for every observed variable of every case); the same object."""
+    o = object.__new__(Observation)
+    o.__dict__.update(variable=variable, state=state, row=row, label=label, keys=keys)
+    return o
 
 
 def _label(var_id: str, key: str, member: str | None, state: str, raw: Any) -> str:
@@ -52,6 +61,15 @@ def _derived(flat: dict[str, Any], net: Network) -> dict[str, tuple[str, str, tu
     return out
 
 
+@per_network
+def _by_key(net: Network) -> dict[str, tuple[int, ...]]:
+    """case key -> indices of the variables read from it."""
+    out: dict[str, list[int]] = {}
+    for i, var in enumerate(net.variables):
+        out.setdefault(var.key, []).append(i)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def observations(case: BaseModel, net: Network) -> list[Observation]:
     """Every observed (variable, state) pair of a validated case.
 
@@ -60,13 +78,17 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
     counted twice.
     """
     out: list[Observation] = []
-    data = case.model_dump(exclude_none=True)
-    flat = {f"{section}.{key}": value for section, keys in data.items() for key, value in keys.items()}
+    flat = entered(case)
     derived = _derived(flat, net) if net.kb.derived else {}
-    for var in net.variables:
+    by_key = _by_key(net)
+    row = net.state_index
+    visit = {i for key in flat for i in by_key.get(key, ())}  # variables of entered keys, in network order
+    visit.update(net.var_index[v] for v in derived if v in net.var_index)
+    for i in sorted(visit):
+        var = net.variables[i]
         if var.id in derived:
             state, label, keys = derived[var.id]
-            out.append(Observation(var.id, state, net.row(var.id, state), label, keys))
+            out.append(_observation(var.id, state, row[(var.id, state)], label, keys))
             continue
         raw = flat.get(var.key)
         if raw is None or (var.superseded_by and any(flat.get(k) for k in var.superseded_by)):
@@ -79,5 +101,5 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
             state = var.state_of_number(float(raw))
         else:
             state = str(raw)
-        out.append(Observation(var.id, state, net.row(var.id, state), _label(var.id, var.key, var.member, state, raw)))
+        out.append(_observation(var.id, state, row[(var.id, state)], _label(var.id, var.key, var.member, state, raw)))
     return out

@@ -52,7 +52,7 @@ def weights(net: Network, obs: Sequence[Observation], setting: Choice | None = N
     """
     if not obs:
         return np.zeros((0, len(net.ids)))
-    w = net.weight_table[[o.row for o in obs]]  # a copy (fancy indexing)
+    w = net.weight_table.take([o.row for o in obs], axis=0)  # a copy
     if setting is not None and setting.log_mass:
         for k, o in enumerate(obs):
             if o.variable in setting.log_mass:
@@ -72,13 +72,14 @@ class Basis:
             w = self._fold(w, fold)
         k = len(self._labels)
         if k:
-            order = np.argsort(-w, axis=0, kind="stable")
+            order = (-w).argsort(axis=0, kind="stable")
             n = min(limit, k)
             top, bottom = order[:n], order[::-1][:n]
+            cols = np.arange(w.shape[1])
             self._top = top.T.tolist()
-            self._top_w = np.take_along_axis(w, top, 0).T.tolist()
+            self._top_w = w[top, cols].T.tolist()
             self._bottom = bottom.T.tolist()
-            self._bottom_w = np.take_along_axis(w, bottom, 0).T.tolist()
+            self._bottom_w = w[bottom, cols].T.tolist()
 
     def _fold(self, w: np.ndarray, fold: ForAgainst) -> np.ndarray:
         """Replace the implied-negative rows by one folded row per list key (their summed weight)."""

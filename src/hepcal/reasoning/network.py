@@ -19,8 +19,10 @@ Its log rows hold those ratios (``reference_rows``), here and in the fit alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, wraps
+from typing import TypeVar
 
 import numpy as np
 
@@ -77,6 +79,11 @@ class Network:
             return self.log_table
         with np.errstate(divide="ignore"):
             return np.log(self.table)
+
+    @cached_property
+    def row_keys(self) -> tuple[str, ...]:
+        """(S,) the case key of every row's variable."""
+        return tuple(self.variables[g].key for g in self.row_group.tolist())
 
     @cached_property
     def log_draws(self) -> np.ndarray:
@@ -215,6 +222,28 @@ def compile_network(kb: KnowledgeBase, fitted: bool = True) -> Network:
         return replace(net, fit="stale")  # never apply a fit made from other estimates
     alpha = fit.strength * net.estimate_table + counts_of(net, fit)
     return replace(with_alpha(net, alpha, "fitted", fit.strength), evidence=fit.entries)
+
+
+T = TypeVar("T")
+
+
+def per_network(build: Callable[[Network], T]) -> Callable[[Network], T]:
+    """Cache ``build(net)`` for each network, by identity (an entry keeps its network alive, so
+    an id is not reused while the entry lives): what an assessment reads of the knowledge base is
+    precomputed once per network rather than walked on every call."""
+    cache: dict[int, tuple[Network, T]] = {}
+
+    @wraps(build)
+    def get(net: Network) -> T:
+        hit = cache.get(id(net))
+        if hit is not None and hit[0] is net:
+            return hit[1]
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        value = build(net)
+        cache[id(net)] = (net, value)
+        return value
+    return get
 
 
 _CACHE: dict[tuple[int, bool], Network] = {}

@@ -16,8 +16,8 @@ import numpy as np
 
 from hepcal.findings.contract import contract
 from hepcal.reasoning import applicability
-from hepcal.reasoning.conditions import flatten
-from hepcal.reasoning.network import Network
+from hepcal.reasoning.conditions import entered
+from hepcal.reasoning.network import Network, per_network
 from hepcal.reasoning.posterior import entropy_bits
 
 
@@ -40,34 +40,43 @@ class NextFinding:
 def information_gain(net: Network, post: np.ndarray) -> np.ndarray:
     """EIG in bits of every variable of the network, given the current posterior."""
     joint = net.table * post  # (S, D): P(state, d | e)
-    p_state = joint.sum(axis=1)
-    cond = joint / np.where(p_state > 0, p_state, 1.0)[:, None]
+    p_state = np.add.reduce(joint, axis=1)
+    joint /= np.where(p_state > 0, p_state, 1.0)[:, None]  # in place: P(d | e, state)
     with np.errstate(divide="ignore", invalid="ignore"):
-        h_rows = -np.where(cond > 0, cond * np.log2(cond), 0.0).sum(axis=1)
+        h = np.log2(joint)
+        h *= joint
+        h_rows = -np.add.reduce(np.where(joint > 0, h, 0.0), axis=1)
     expected = np.add.reduceat(p_state * h_rows, net.offsets[:-1])
     return entropy_bits(post) - expected
+
+
+@per_network
+def _proposable(net: Network) -> tuple[tuple[bool, str, str, tuple[str, ...], int, int], ...]:
+    """(proposable, key, label, states, first row, end row) of every variable: a single-valued
+    variable that the priors do not already assume (``prior_given``)."""
+    fields = contract().fields
+    return tuple((var.member is None and not var.prior_given, var.key, fields[var.key].label if var.member is None else "", var.states,
+                  int(net.offsets[i]), int(net.offsets[i + 1])) for i, var in enumerate(net.variables))
 
 
 def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: int, *, case: Any = None) -> list[NextFinding]:
     """The ``count`` most informative single-valued keys not yet observed that one of the case's
     modalities can show."""
     observed = set(observed_keys)
-    mods = set(flatten(case).get("finding.modality") or ()) if case is not None else set()
+    mods = set(entered(case).get("finding.modality") or ()) if case is not None else set()
     table = applicability.modalities(net.kb.source)
     gains = information_gain(net, post)
-    c = contract()
-    order = np.argsort(-gains)
+    values = gains.tolist()
+    variables = _proposable(net)
     out: list[NextFinding] = []
-    for i in order:
-        var = net.variables[i]
-        if (var.member is not None or var.prior_given or var.key in observed  # prior_given: the priors already assume it
-                or not applicability.observable(var.key, mods, table)):
+    for i in (-gains).argsort().tolist():
+        single, key, label, states, lo, hi = variables[i]
+        if not single or key in observed or not applicability.observable(key, mods, table):
             continue
-        if gains[i] < 1e-4:
+        if values[i] < 1e-4:
             break
-        lo, hi = net.offsets[i], net.offsets[i + 1]
         p_states = net.table[lo:hi] @ post
-        out.append(NextFinding(var.key, float(gains[i]), c.fields[var.key].label, dict(zip(var.states, p_states.tolist()))))
+        out.append(NextFinding(key, values[i], label, dict(zip(states, p_states.tolist()))))
         if len(out) >= count:
             break
     return out

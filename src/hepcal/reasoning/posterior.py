@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,7 +16,9 @@ def log_posterior_unnormalised(net: Network, rows: Sequence[int], log_prior: np.
     base = net.log_prior if log_prior is None else log_prior
     if len(rows) == 0:
         return base.copy()
-    return base + net.log_table[list(rows)].sum(axis=0)
+    logp = np.add.reduce(net.log_table.take(rows if type(rows) is list else list(rows), axis=0), axis=0)  # take: a faster gather
+    logp += base  # in place: the same sums as base + Σ, one array fewer
+    return logp
 
 
 def posterior(net: Network, rows: Sequence[int], log_prior: np.ndarray | None = None) -> np.ndarray:
@@ -25,12 +28,14 @@ def posterior(net: Network, rows: Sequence[int], log_prior: np.ndarray | None = 
     marginalisation, since each child's likelihoods sum to one over its states. ``log_prior``
     replaces the default prior (a clinical setting's, see ``setting.py``).
     """
-    logp = log_posterior_unnormalised(net, rows, log_prior)
-    top = logp.max()
-    if not np.isfinite(top):
+    p = log_posterior_unnormalised(net, rows, log_prior)
+    top = np.maximum.reduce(p)
+    if not math.isfinite(top):
         raise InputError("these findings together are impossible for every diagnosis in the knowledge base")
-    p = np.exp(logp - top)
-    return p / p.sum()
+    p -= top  # a fresh array: normalised in place
+    np.exp(p, out=p)
+    p /= np.add.reduce(p)
+    return p
 
 
 def malignancy_probability(net: Network, post: np.ndarray) -> float:
@@ -44,6 +49,19 @@ def entropy_bits(p: np.ndarray) -> float:
 
 
 INTERVAL_LEVEL = 0.90
+
+
+def draw_sums(log_draws: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+    """(D, draws) Σ over ``rows`` of the drawn log likelihoods, added row after row.
+
+    The same float32 additions in the same order as ``log_draws[rows].sum(axis=0)`` (a reduction
+    over the first axis adds row by row), without copying the k selected (D, draws) blocks first.
+    """
+    it = iter(rows)
+    acc = log_draws[next(it)].copy()
+    for r in it:
+        acc += log_draws[r]
+    return acc
 
 
 def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, log_prior: np.ndarray | None = None,
@@ -63,14 +81,17 @@ def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, 
     if len(rows) == 0:
         return np.column_stack([point, point]), (malignancy_probability(net, point),) * 2
     base = net.log_prior if log_prior is None else log_prior  # the setting's priors when one applies
-    logp = net.log_draws[list(rows)].sum(axis=0) + base[:, None].astype(np.float32)  # (D, draws)
-    logp -= logp.max(axis=0)
-    p = np.exp(logp)
-    p /= p.sum(axis=0)
+    p = draw_sums(net.log_draws, rows)  # (D, draws)
+    p += base.astype(np.float32)[:, None]
+    p -= np.maximum.reduce(p, axis=0)
+    np.exp(p, out=p)
+    p /= np.add.reduce(p, axis=0)
     m = p.shape[1]
     lo_i, hi_i = int(np.floor(tail * (m - 1))), int(np.ceil((1.0 - tail) * (m - 1)))
-    ordered = np.partition(p, (lo_i, hi_i), axis=1)  # only the two order statistics are needed
-    bounds = np.column_stack([np.minimum(ordered[:, lo_i], point), np.maximum(ordered[:, hi_i], point)])
-    mal = np.partition(net.malignant @ p, (lo_i, hi_i))
+    ordered = np.sort(p, axis=1)  # the order statistics; a full sort of 100 draws beats a partition
+    bounds = np.empty((len(point), 2))
+    np.minimum(ordered[:, lo_i], point, out=bounds[:, 0])
+    np.maximum(ordered[:, hi_i], point, out=bounds[:, 1])
+    mal = np.sort(net.malignant @ p)
     pm = malignancy_probability(net, point)
     return bounds, (float(min(mal[lo_i], pm)), float(max(mal[hi_i], pm)))

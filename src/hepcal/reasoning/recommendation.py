@@ -19,7 +19,7 @@ from hepcal.findings.contract import contract
 from hepcal.knowledge.schema import PlanStep
 from hepcal.reasoning import conditions
 from hepcal.reasoning.evidence import Observation
-from hepcal.reasoning.network import Network
+from hepcal.reasoning.network import Network, per_network
 from hepcal.reasoning.plan import Step, from_data, must_not_miss, order
 
 FINDINGS_NAMED = 3  # entered findings named in the "findings for" reason
@@ -44,6 +44,23 @@ class Recommendation:
                 "must_not_miss": list(self.must_not_miss)}
 
 
+@dataclass(frozen=True)
+class _Diagnoses:
+    """What the plan reads of every diagnosis, in the network's order."""
+
+    actions: tuple[str, ...]  # management action
+    avoid: tuple[int, ...]  # puncture advice "avoid"
+    careful: tuple[int, ...]  # puncture with caution, with a step to take before a needle
+
+
+@per_network
+def _diagnoses(net: Network) -> _Diagnoses:
+    ds = net.kb.diagnoses
+    return _Diagnoses(tuple(d.management.action for d in ds),
+                      tuple(i for i, d in enumerate(ds) if d.puncture.advice == "avoid"),
+                      tuple(i for i, d in enumerate(ds) if d.puncture.advice == "caution" and d.management.exclude))
+
+
 def is_doubtful(net: Network, post: np.ndarray) -> bool:
     """Doubtful when no diagnosis reaches the policy's confidence level."""
     return bool(post.max() < net.kb.policy.confident_probability.value)
@@ -51,9 +68,9 @@ def is_doubtful(net: Network, post: np.ndarray) -> bool:
 
 def _covering(post: np.ndarray, mass: float) -> list[int]:
     """Indices of the most probable diagnoses that together reach ``mass``."""
-    order_ = np.argsort(-post)
-    cum = np.cumsum(post[order_])
-    k = int(np.searchsorted(cum, mass)) + 1
+    order_ = (-post).argsort()
+    cum = post[order_].cumsum()
+    k = int(cum.searchsorted(mass)) + 1
     return [int(i) for i in order_[:k]]
 
 
@@ -72,8 +89,10 @@ def _findings_for(net: Network, obs: Sequence[Observation], d: int) -> tuple[lis
     if not obs:
         return [], frozenset()
     w = net.weight_table[[o.row for o in obs], d]
-    picked = [i for i in np.argsort(-w, kind="stable") if w[i] >= SHOWN and "≠" not in obs[i].label][:FINDINGS_NAMED]
-    keys = frozenset(k for i in picked for k in (obs[i].keys or (net.variables[net.var_index[obs[i].variable]].key,)))
+    values = w.tolist()
+    picked = [i for i in (-w).argsort(kind="stable").tolist() if values[i] >= SHOWN and "≠" not in obs[i].label][:FINDINGS_NAMED]
+    row_keys = net.row_keys
+    keys = frozenset(k for i in picked for k in (obs[i].keys or (row_keys[obs[i].row],)))
     return [describe(obs[i]) for i in picked], keys
 
 
@@ -93,9 +112,9 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     pol = kb.policy
     t = pol.texts
     upper = float(malignancy_interval[1]) if malignancy_interval is not None else malignancy
-    facts = conditions.Facts(conditions.flatten(case) if case is not None else {},
-                             {d.id: float(p) for d, p in zip(kb.diagnoses, post)}, upper)
-    top = int(np.argmax(post))
+    facts = conditions.Facts(conditions.entered(case) if case is not None else {}, dict(zip(net.ids, post.tolist())), upper)
+    known = _diagnoses(net)
+    top = int(post.argmax())
     lead = kb.diagnoses[top]
     reasons: list[tuple[str, frozenset[str]]] = []
     own: list[tuple[str, frozenset[str]]] = []  # the leader's own reasons, shown if its management stays
@@ -152,7 +171,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     if not base_actions & set(pol.malignancy_work_up_actions) and upper >= level:
         # Malignancy the chosen management does not address: that of the diagnoses whose own
         # management is another action (a treated tumour followed by imaging addresses itself).
-        elsewhere = np.array([d.management.action not in base_actions for d in kb.diagnoses])
+        elsewhere = np.array([a not in base_actions for a in known.actions])
         unaddressed = float(post[elsewhere] @ net.malignant[elsewhere])
         if malignancy_interval is not None and malignancy > 0:
             unaddressed *= upper / malignancy  # the same share of the upper bound
@@ -165,8 +184,8 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
 
     needles = set(pol.plan.needle_actions)
     needle_asked = any(s.action in needles for s in steps)
-    avoid = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "avoid"
-             and post[i] >= pol.caution_probability.value]
+    caution = pol.caution_probability.value
+    avoid = [i for i in known.avoid if post[i] >= caution]
     if avoid and post[avoid].sum() >= pol.avoid_puncture_probability.value:
         # Diagnoses that must not be punctured hold the case: the decision's own needle goes
         # (a needle a must-not-miss rule asks for below, after its imaging, stays).
@@ -182,8 +201,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     if needle_asked or any(s.action in needles for s in steps):
         # Diagnoses punctured only with caution that name a step to take first (MRI before a
         # needle into a possible haemangioma or adenoma) get it too.
-        careful = [i for i, d in enumerate(kb.diagnoses) if d.puncture.advice == "caution" and d.management.exclude
-                   and post[i] >= pol.caution_probability.value]
+        careful = [i for i in known.careful if post[i] >= caution]
         for i in sorted(avoid + careful, key=lambda j: -post[j]):
             d = kb.diagnoses[i]
             text = t["exclude_before_needle"].format(name=d.name, probability=post[i])
@@ -214,8 +232,9 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
 
     cautions: list[str] = []
     next_tests: list[str] = []
-    for i in np.argsort(-post):
-        if post[i] < pol.caution_probability.value:
+    p = post.tolist()
+    for i in (-post).argsort().tolist():
+        if p[i] < caution:
             break
         d = kb.diagnoses[i]
         for c in d.cautions:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,11 @@ class LibraryIndex:
     weight: np.ndarray  # (S,) w of every state row
     var_of_row: np.ndarray  # (S,) index of the variable a row belongs to
     skipped: tuple[str, ...]  # ids of records whose case the contract rejects
+
+    @cached_property
+    def shown(self) -> tuple[tuple[Any, ...], ...]:
+        """What similar_cases shows of each record, read once."""
+        return tuple(_shown(rec) for rec in self.records)
 
 
 def build_index(net: Network, records: Sequence[dict[str, Any]]) -> LibraryIndex:
@@ -68,33 +74,58 @@ def similarities(index: LibraryIndex, rows: Sequence[int]) -> tuple[np.ndarray, 
     """Similarity in [0, 1] of every library case to a case observed in ``rows``, and the
     weight each case states beyond the query's variables (the tie-break)."""
     n = len(index.records)
-    total = float(index.weight[list(rows)].sum()) if rows else 0.0
+    total = float(index.weight.take(list(rows)).sum()) if rows else 0.0
     if n == 0 or total <= 0:
         return np.zeros(n), np.zeros(n)
     r = list(rows)  # one row per observed variable, as the evidence mapping gives them
-    matched = index.weighted_t[r].sum(axis=0)
-    on_described = index.by_variable_t[index.var_of_row[r]].sum(axis=0)
+    matched = np.add.reduce(index.weighted_t.take(r, axis=0), axis=0)
+    on_described = np.add.reduce(index.by_variable_t.take(index.var_of_row.take(r), axis=0), axis=0)
     contradicting = on_described - matched
     return matched / (total + contradicting), index.stated - on_described
+
+
+def _shown(rec: dict[str, Any]) -> tuple[Any, ...]:
+    """(id, has diagnosis ids, first id, raw wording, citation, url) of a record, as similar_cases shows them."""
+    ids = rec.get("diagnosis", {}).get("ids") or []
+    source = rec.get("source") or {}
+    return (rec["id"], bool(ids), ids[0] if ids else None, rec.get("diagnosis", {}).get("raw"), source.get("citation"),
+            source.get("url") or (f"https://doi.org/{source['doi']}" if source.get("doi") else None))
+
+
+def top(sim: np.ndarray, extra: np.ndarray, count: int) -> list[int]:
+    """The ``count`` first indices ordered by rounded similarity (highest first), then rounded
+    extra weight (lowest first), then index: only the cases that can reach the first ``count``
+    places are sorted (those at least as similar as the count-th most similar)."""
+    s = sim.round(9)
+    n = len(s)
+    s_list = s.tolist()
+    if n > count:
+        floor = np.partition(s, n - count)[n - count]
+        chosen = np.flatnonzero(s >= floor).tolist()
+    else:
+        chosen = list(range(n))
+    e = extra[chosen].round(9).tolist()
+    ranked = sorted(range(len(chosen)), key=lambda k: (-s_list[chosen[k]], e[k], chosen[k]))
+    return [chosen[k] for k in ranked[:count]]
 
 
 def similar_cases(index: LibraryIndex, rows: Sequence[int], names: dict[str, str], count: int = 5) -> list[dict[str, Any]]:
     """The ``count`` most similar library cases with a similarity above 0, most similar first."""
     sim, extra = similarities(index, rows)
-    by_extra = np.argsort(np.round(extra, 9), kind="stable")  # records are in id order: ties keep it
-    order = by_extra[np.argsort(-np.round(sim[by_extra], 9), kind="stable")]
+    shown = index.shown
     out = []
-    for i in (int(j) for j in order[:count] if sim[j] > 0):
-        rec = index.records[i]
-        ids = rec.get("diagnosis", {}).get("ids") or []
-        source = rec.get("source") or {}
+    for i in top(sim, extra, count):
+        value = float(sim[i])
+        if not value > 0:
+            continue
+        rid, has_ids, diagnosis, raw, citation, url = shown[i]
         out.append({
-            "id": rec["id"],
-            "diagnosis": ids[0] if ids else None,
-            "diagnosis_name": names.get(ids[0]) if ids else rec.get("diagnosis", {}).get("raw"),
-            "citation": source.get("citation"),
-            "url": source.get("url") or (f"https://doi.org/{source['doi']}" if source.get("doi") else None),
-            "similarity": round(float(sim[i]), 4),
+            "id": rid,
+            "diagnosis": diagnosis,
+            "diagnosis_name": names.get(diagnosis) if has_ids else raw,
+            "citation": citation,
+            "url": url,
+            "similarity": round(value, 4),
         })
     return out
 
