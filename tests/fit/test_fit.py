@@ -154,7 +154,7 @@ def test_cross_validation_scores_the_engine_differential_with_its_setting(lib_ro
     lib = cv.library(load(), lib_root)
     net = cv.with_alpha(lib.net, dirichlet.alpha(lib.net, dirichlet.case_counts(lib.net, lib.design), 5.0))
     d = lib.design.subset(np.flatnonzero(lib.design.in_vocabulary))
-    P, pm, _, _ = cv._Scorer(lib)._engine(net, d)
+    P, pm, _, _, upper = cv._Scorer(lib)._engine(net, d)
     i = d.ids.index("met-1")  # a known primary: the oncology setting's priors apply
     c = d.cases[i].case
     obs = observations(c, net)
@@ -162,5 +162,6 @@ def test_cross_validation_scores_the_engine_differential_with_its_setting(lib_ro
     a = assess_observations(net, c, obs)
     assert P[i] == pytest.approx([a.probability_of(x) for x in net.ids])
     assert pm[i] == pytest.approx(a.malignancy_probability)
+    assert upper[i] == pytest.approx(a.malignancy_interval[1])
     # not the default-prior posterior
     assert not np.allclose(P[i], dirichlet.posteriors(net, d.X[i:i + 1], net.log_table)[0])

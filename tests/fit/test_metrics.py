@@ -58,3 +58,21 @@ def test_wilson_interval():
     assert lo == 0.0 and 0.5 < hi < 0.6
     lo, hi = wilson(50, 100)
     assert lo == pytest.approx(0.404, abs=0.002) and hi == pytest.approx(0.596, abs=0.002)
+
+
+def test_malignancy_not_excluded_reads_the_upper_bound_and_subsets_keep_their_rows():
+    """A malignant case at P = 5 % whose interval reaches 20 % is "not excluded" (the output says so)
+    but not flagged by the point; a subset keeps exactly its scorings."""
+    s = Scores()
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    acc = np.array([[True, False], [True, False], [False, True]])
+    s.add(["a", "b", "c"], ["x", "x", "y"], probs, acc, np.array([0.05, 0.02, 0.5]), np.array([True, True, False]),
+          ["further_imaging", "follow_up", "biopsy"], [None] * 3, np.array([0.20, 0.04, 0.7]))
+    m = summarise(s, bootstrap=20)["measures"]
+    assert m["malignant_flagged"]["value"] == 0.0 and m["malignant_not_excluded"]["value"] == 0.5
+    sub = s.subset([True, False, True])
+    assert sub.case == ["a", "c"] and sub.p_malignant_upper == [0.20, 0.7] and sub.top1 == [True, False]
+    # without intervals (the textbook lists) the upper bound is the point
+    t = Scores()
+    t.add(["a"], ["x"], probs[:1], acc[:1], np.array([0.05]), np.array([True]), ["follow_up"], [None])
+    assert t.p_malignant_upper == [0.05]

@@ -28,6 +28,7 @@ MEASURES = (  # (key, label, format) of the library report
     ("brier", "Brier score", "num"), ("log_loss", "log loss", "num"), ("ece", "ECE (10 bins, top diagnosis)", "num"),
     ("calibration_slope", "calibration slope", "num"), ("calibration_intercept", "calibration intercept", "num"),
     ("auc_malignant", "AUC of P(malignant)", "num"), ("malignant_flagged", "malignant cases flagged", "pct"),
+    ("malignant_not_excluded", "malignant: flagged or 'cannot be excluded' (upper bound)", "pct"),
     ("benign_to_needle_or_surgery", "benign sent to needle or surgery", "pct"),
 )
 
@@ -65,6 +66,8 @@ def _library_table(r: dict[str, Any]) -> None:
             f"{models[m]['per_diagnosis'][d]['top1']:.0%} / {models[m]['per_diagnosis'][d]['top3']:.0%} / {models[m]['per_diagnosis'][d]['mean_rank']:.1f}"
             for m in models))
     out.print(p)
+    for name, sub in (r.get("subgroups") or {}).items():
+        _subgroup_table(name, sub)
     o = r["open_set"]
     if o.get("cases"):
         out.print(f"outside the vocabulary: {o['cases']} cases; mean top probability {o['mean_top_probability']:.2f}, "
@@ -72,6 +75,24 @@ def _library_table(r: dict[str, Any]) -> None:
                   + (f", flagged atypical {o['atypical_rate']:.0%}" if o.get("atypical_rate") is not None else ""), highlight=False)
     chosen = r.get("strength_chosen_per_fold") or [r.get("strength")]
     out.print(f"prior strength chosen: {', '.join(f'{s:g}' for s in chosen)}; {r['seconds']:.1f} s", highlight=False)
+
+
+SUBGROUPS = {"calcification_pattern_stated": "cases that state a calcification pattern"}
+SUBGROUP_MEASURES = ("top1", "top3", "log_loss", "ece", "auc_malignant", "malignant_flagged", "benign_to_needle_or_surgery")
+
+
+def _subgroup_table(name: str, models: dict[str, Any]) -> None:
+    first = next(iter(models.values()))
+    if not first["n_cases"]:
+        return
+    t = Table(title=f"Of these, the {first['n_cases']} {SUBGROUPS.get(name, name)}", title_justify="left")
+    t.add_column("measure")
+    for m in models:
+        t.add_column(m, justify="right")
+    for key, label, kind in MEASURES:
+        if key in SUBGROUP_MEASURES:
+            t.add_row(label, *(_cell(models[m]["measures"].get(key), kind) for m in models))
+    out.print(t)
 
 
 def _file_table(s: dict[str, Any], where: str, version: str) -> None:

@@ -142,44 +142,59 @@ class _Scorer:
             self.obs[c.id] = observations(c.case, self.lib.net)
         return self.obs[c.id]
 
-    def _engine(self, net: Network, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
+    def _engine(self, net: Network, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list, np.ndarray]:
         """What the engine gives each case: its differential (with the clinical setting's priors,
         as an assessment applies them), P(malignant), the plan's most invasive step, the flag."""
         col = {x: j for j, x in enumerate(net.ids)}
         P = np.zeros((len(d.cases), len(net.ids)))
-        pm, actions, atyp = np.zeros(len(d.cases)), [], []
+        pm, upper, actions, atyp = np.zeros(len(d.cases)), np.zeros(len(d.cases)), [], []
         for i, c in enumerate(d.cases):
             a = assess_observations(net, c.case, self._obs(c))
             P[i, [col[e.id] for e in a.differential]] = [e.probability for e in a.differential]
             pm[i] = a.malignancy_probability
+            upper[i] = a.malignancy_interval[1]
             actions.append(most_invasive(a.recommendation))
             atyp.append(_atypical(a))
-        return P, pm, actions, atyp
+        return P, pm, actions, atyp, upper
 
-    def _estimates(self, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
+    def _estimates(self, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list, np.ndarray]:
         key = ("estimates", ",".join(d.ids))
         if key not in self.fixed:
             self.fixed[key] = self._engine(self.lib.net, d)
         return self.fixed[key]
 
-    def _textbook(self, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list]:
+    def _textbook(self, d: dirichlet.Design) -> tuple[np.ndarray, np.ndarray, list[str], list, np.ndarray]:
         kb = self.lib.net.kb
         out = [baseline.rank(c.case.model_dump(exclude_none=True), kb) for c in d.cases]
         P = np.array([r.probs for r in out]).reshape(len(out), len(kb.ids))
-        return P, np.array([r.p_malignant for r in out]), [r.action for r in out], [None] * len(out)
+        pm = np.array([r.p_malignant for r in out])
+        return P, pm, [r.action for r in out], [None] * len(out), pm
 
     def score(self, scores: dict[str, Scores], d: dirichlet.Design, fitted: Network) -> None:
         names = [self.lib.net.ids[j] for j in d.first]
-        for model, (P, pm, actions, atyp) in (("fitted", self._engine(fitted, d)), ("estimates", self._estimates(d)),
-                                              ("textbook", self._textbook(d))):
-            scores[model].add(d.ids, names, P, d.acceptable, pm, d.malignant, actions, atyp)
+        for model, (P, pm, actions, atyp, upper) in (("fitted", self._engine(fitted, d)), ("estimates", self._estimates(d)),
+                                                     ("textbook", self._textbook(d))):
+            scores[model].add(d.ids, names, P, d.acceptable, pm, d.malignant, actions, atyp, upper)
+
+
+def _states_pattern(c: LibraryCase) -> bool:
+    """Whether the case states the shape of its calcification (the core of pattern recognition)."""
+    finding = c.case.finding
+    return bool(finding is not None and finding.calcification)
+
+
+def _subgroups(scores: dict[str, Scores], cases: Sequence[LibraryCase]) -> dict[str, Any]:
+    """The same measures on the cases that state a calcification pattern: what a reader who has
+    the images states, and where a pattern list (the textbook baseline) is on its own ground."""
+    stated = {c.id for c in cases if _states_pattern(c)}
+    return {"calcification_pattern_stated": {m: summarise(s.subset([i in stated for i in s.case])) for m, s in scores.items()}}
 
 
 def _open_set(scorer: _Scorer, d: dirichlet.Design, net: Network) -> dict[str, Any]:
     """How the fitted engine treats cases whose diagnosis is outside the vocabulary."""
     if not len(d.ids):
         return {"cases": 0}
-    P, pm, actions, atyp = scorer._engine(net, d)
+    P, pm, actions, atyp, _ = scorer._engine(net, d)
     top = P.max(axis=1)
     confident = net.kb.policy.confident_probability.value
     known = [x for x in atyp if x is not None]
@@ -230,6 +245,7 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
         "strength_grid": list(grid),
         "strength_chosen_per_fold": chosen,
         "models": {m: summarise(scores[m]) for m in MODELS},
+        "subgroups": _subgroups(scores, d.cases),
         "open_set": open_set,
         "seconds": round(time.perf_counter() - t0, 2),
     }
@@ -253,6 +269,7 @@ def score_holdout(lib: Library, root: str | Path | None = None, k: int = FOLDS, 
         "in_vocabulary": len(inv.ids),
         "strength": full.strength,
         "models": {m: summarise(scores[m]) for m in MODELS},
+        "subgroups": _subgroups(scores, inv.cases),
         "open_set": _open_set(scorer, held.subset(np.flatnonzero(~held.in_vocabulary)), full.net),
         "seconds": round(time.perf_counter() - t0, 2),
     }

@@ -20,6 +20,8 @@ import numpy as np
 
 FLAG_ACTIONS = ("biopsy", "surgical_referral")  # a needle or surgery
 FLAG_MALIGNANCY = 0.10  # a malignant case is flagged at P(malignant) >= 0.10 or a flag action
+# (a second, wider measure counts the upper bound of P(malignant)'s 90 % interval, which is what
+# the output's "malignancy cannot be excluded" reads)
 BINS = 10
 BOOTSTRAP = 400
 RIDGE = 0.1
@@ -42,10 +44,13 @@ class Scores:
     malignant: list[bool] = field(default_factory=list)
     action: list[str] = field(default_factory=list)
     atypical: list[bool | None] = field(default_factory=list)
+    p_malignant_upper: list[float] = field(default_factory=list)  # upper end of the 90 % interval
 
     def add(self, case_ids: Sequence[str], diagnoses: Sequence[str], probs: np.ndarray, acceptable: np.ndarray,
-            p_malignant: np.ndarray, malignant: np.ndarray, actions: Sequence[str], atypical: Sequence[bool | None]) -> None:
-        """Add the scored cases of one fold: ``probs`` (N, D), ``acceptable`` (N, D) bool."""
+            p_malignant: np.ndarray, malignant: np.ndarray, actions: Sequence[str], atypical: Sequence[bool | None],
+            p_malignant_upper: np.ndarray | None = None) -> None:
+        """Add the scored cases of one fold: ``probs`` (N, D), ``acceptable`` (N, D) bool.
+        ``p_malignant_upper``: the upper bound the output states (a model without intervals: the point)."""
         p_true = np.where(acceptable, probs, 0.0).sum(axis=1)
         best_true = np.where(acceptable, probs, -1.0).max(axis=1)
         rank = 1 + (np.where(~acceptable, probs, -1.0) > best_true[:, None]).sum(axis=1)
@@ -62,10 +67,19 @@ class Scores:
         self.malignant += np.asarray(malignant, dtype=bool).tolist()
         self.action += list(actions)
         self.atypical += list(atypical)
+        upper = p_malignant if p_malignant_upper is None else p_malignant_upper
+        self.p_malignant_upper += np.asarray(upper, dtype=float).tolist()
+
+    def subset(self, keep: Sequence[bool]) -> "Scores":
+        """The scorings where ``keep`` is true (e.g. the cases that state a calcification pattern)."""
+        out = Scores()
+        for name in self.__dataclass_fields__:
+            setattr(out, name, [x for x, k in zip(getattr(self, name), keep) if k])
+        return out
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(getattr(self, k)) for k in ("top1", "top3", "rank", "brier", "log_loss", "top_probability",
-                                                          "p_malignant", "malignant")} | {
+                                                          "p_malignant", "malignant", "p_malignant_upper")} | {
             "flag_action": np.isin(np.asarray(self.action, dtype=object), FLAG_ACTIONS)}
 
 
@@ -119,6 +133,8 @@ def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
 def _stats(a: dict[str, np.ndarray]) -> dict[str, float | None]:
     mal = a["malignant"]
     flagged = (a["p_malignant"] >= FLAG_MALIGNANCY) | a["flag_action"]
+    # what the output says in words: "malignancy cannot be excluded" reads the interval's upper bound
+    stated = (a["p_malignant_upper"] >= FLAG_MALIGNANCY) | a["flag_action"]
     intercept, slope = recalibration(a["top_probability"], a["top1"])
     return {
         "top1": float(a["top1"].mean()),
@@ -131,6 +147,7 @@ def _stats(a: dict[str, np.ndarray]) -> dict[str, float | None]:
         "calibration_intercept": intercept,
         "auc_malignant": auc(a["p_malignant"], mal),
         "malignant_flagged": float(flagged[mal].mean()) if mal.any() else None,
+        "malignant_not_excluded": float(stated[mal].mean()) if mal.any() else None,
         "benign_to_needle_or_surgery": float(a["flag_action"][~mal].mean()) if (~mal).any() else None,
     }
 
