@@ -118,3 +118,20 @@ def test_uncertain_pattern_is_left_out_of_the_finding():
     assert "calcification" not in les.finding
     parse_case({"finding": les.finding})
     assert np.isfinite(les.finding["size_mm"])
+
+
+def test_bone_in_the_liver_mask_does_not_lift_the_liver_reference():
+    """The phantom's liver mask overlaps a rib (650 HU). Left in the liver reference, it lifted
+    the reference far above the liver near the rib, parenchyma read as a cyst's fluid, and two
+    neighbouring cysts became one lesion (multi-phase benchmark study 605, unenhanced)."""
+    import numpy as np
+
+    from hepcal.imaging.phantom import ENHANCEMENT_PATTERN, LesionSpec, make_phantom
+
+    classes = ("none", "rim", "septal")
+    ph = make_phantom(phase="unenhanced", lesions=[LesionSpec(ENHANCEMENT_PATTERN[c], enhancement=c) for c in classes], seed=605, noise_seed=10_000 + 6050)
+    assert (ph.volume.array[ph.liver] >= 600).any()  # the situation tested: bone inside the mask
+    res = scan_volume(ph.volume, liver_mask=ph.liver, phase="unenhanced", assess=False)
+    drawn = [sorted(set(np.unique(ph.calcium[les.box][les.calcium])) - {0}) for les in res.lesions]
+    assert sorted(drawn) == [[1], [2], [3]]  # one lesion per cyst, none merged
+    assert [les.features["lesion"] for les in res.lesions] == ["cystic"] * 3

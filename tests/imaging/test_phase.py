@@ -32,3 +32,15 @@ def test_phase_of_small_phantoms_without_ribs(phase, seed):
     z-median image smooths away, must not be taken for an enhanced aorta."""
     ph = make_phantom(phase=phase, seed=seed, spacing=(3.0, 3.0, 3.0), fov_mm=(90.0, 210.0, 270.0), ribs=False)
     assert detect_phase(ph.volume, ph.liver).phase == phase
+
+
+def test_a_circle_inside_the_vertebral_marrow_is_not_the_aorta():
+    """An unenhanced phantom (multi-phase benchmark study 601) where a Hough circle inside the
+    marrow (256 HU, its ring 241 HU) passed every other test and made the study arterial."""
+    from hepcal.imaging.phantom import ENHANCEMENT_PATTERN, LesionSpec
+
+    specs = [LesionSpec(ENHANCEMENT_PATTERN[c], enhancement=c) for c in ("none", "rim", "septal")]
+    ph = make_phantom(phase="unenhanced", lesions=specs, seed=601, noise_seed=10_000 + 6010)
+    est = detect_phase(ph.volume, ph.liver)
+    assert est.phase == "unenhanced"
+    assert est.aorta_hu is None or est.aorta_hu < 100

@@ -145,7 +145,7 @@ def characterise(
     # the organ detection accepted the calcium in (built the same way when a caller made the
     # detection itself), so that both steps mean the same liver
     organ = detection.organ or Organ.build(liv, sp, cfg.detection.bay_closing_mm, grid_mm=COARSE_GRID_MM)
-    study = _Crop(foci, labels, image, liv, sp, cfg, organ)
+    study = _Crop(foci, labels, image, liv, sp, cfg, organ, detection.threshold.candidate_hu)
     regions: dict[int, _Region] = {}
     pending = set(sets.roots())
     while pending:
@@ -225,8 +225,9 @@ MARGIN_GRID_MM = 4.0
 #: Gaps up to this size between a lesion's calcium and its tissue are closed in its outline.
 LESION_CLOSING_MM = 3.0
 
-#: Liver voxels closer than this to calcium are not used as the liver's reference attenuation
-#: (partial volume and blur of the calcium brighten them).
+#: Liver voxels closer than this to calcium, or to any other voxel at calcium density (bone a
+#: liver mask overlaps), are not used as the liver's reference attenuation (partial volume and
+#: blur of the dense voxels brighten them).
 REFERENCE_GAP_MM = 10.0
 
 
@@ -316,6 +317,7 @@ class _Crop:
     spacing: np.ndarray
     config: ImagingConfig
     organ: Organ  # the liver with its surface bays closed, as detection used it
+    dense_hu: float  # detection's candidate threshold: anything at or above it is not parenchyma
 
 
 def _analyse_neighbourhood(labs: list[int], crop: _Crop) -> _Region:
@@ -366,7 +368,7 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     # the reference is the liver *around* a lesion: voxels clearly darker than the liver's own
     # level are the lesion's tissue and must not pull the reference down (a 40 mm mass inside a
     # 20 mm Gaussian otherwise lowers the reference to within a few HU of itself)
-    ref_sel = liv & (near_calc > REFERENCE_GAP_MM)
+    ref_sel = liv & (_dense_distance(image, calc, near_calc, crop.dense_hu, wsp) > REFERENCE_GAP_MM)
     if ref_sel.any():
         ref_sel &= smooth >= float(np.median(smooth[ref_sel])) - cc.hypo_delta_hu
     # a faint mass is found by its mean over a region, not voxel by voxel: a broader smoothing
@@ -407,6 +409,21 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     outline = ndi.binary_fill_holes(closing(tissue | np.isin(labels, labs), LESION_CLOSING_MM, wsp))
     tissue = refine(tissue, f, shape) & (labels_full == 0)
     return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked, refine(outline, f, shape))
+
+
+def _dense_distance(image: np.ndarray, calc: np.ndarray, near_calc: np.ndarray, dense_hu: float, wsp: np.ndarray) -> np.ndarray:
+    """Distance (mm, up to ``REFERENCE_GAP_MM``) to the calcium or any other dense voxel.
+
+    A liver mask may overlap bone (a rib crossing the organ's outline) or hold a dense structure
+    detection did not accept as a focus. Such voxels are hundreds of HU above the parenchyma:
+    left in the liver reference, a 20 mm Gaussian spreads them over the lesion's neighbourhood
+    and lifts the reference far above the liver, so that plain parenchyma reads as "clearly
+    darker than the liver" and joins the lesion (two neighbouring cysts then become one).
+    """
+    dense = (image >= dense_hu) & ~calc
+    if not dense.any():
+        return near_calc
+    return np.minimum(near_calc, distance_to(dense, wsp, REFERENCE_GAP_MM + 1.0))
 
 
 def _tissue(

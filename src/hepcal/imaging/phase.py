@@ -58,6 +58,8 @@ def _aorta_in_image(img: np.ndarray, spacing: np.ndarray, slices: np.ndarray | N
     lie in front of the vertebral body's centre, and, on the individual ``slices`` (K, M, N),
     be homogeneous in every slice and constant along the body axis: the aorta is a tube of
     blood, while marrow is trabecular in-plane and alternates with discs along the spine.
+    A candidate must also differ from the ring around it by more than its own spread: a disc
+    drawn inside the marrow is as dense as its surroundings.
     """
     from skimage.feature import canny
     from skimage.transform import hough_circle, hough_circle_peaks
@@ -131,6 +133,8 @@ def _aorta_in_image(img: np.ndarray, spacing: np.ndarray, slices: np.ndarray | N
             continue  # ringed by cortical bone: a vertebral body, not the aorta
         around = float(np.median(ring))
         score = abs(float(med) - around) - float(q75 - q25)  # a distinct, homogeneous disc
+        if score <= 0:
+            continue  # no brighter or darker than around it: part of a larger structure (marrow), not a vessel
         if best is None or score > best[0]:
             best = (score, float(med))
     return None if best is None else best[1]
