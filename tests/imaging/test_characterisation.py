@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hepcal.findings import parse_case
-from hepcal.imaging.characterisation import name_pattern
+from hepcal.imaging.characterisation import name_pattern, pattern_candidates
 from hepcal.imaging.detection import detect_calcifications, phase_threshold
 from hepcal.imaging.characterisation import characterise
 from hepcal.imaging.evaluation import evaluate_phantoms, score_scan
@@ -15,7 +15,10 @@ from hepcal.imaging.pipeline import scan_volume
 def test_rules_are_data_and_first_match_wins():
     base = {"lesion": "none", "n_foci": 1, "max_focus_mm": 3.0, "max_dot_mm": 3.0, "n_dots": 1, "thickness_mm": 3.0, "length_mm": 3.0, "elongation": 1.0,
             "solidity": 1.0, "roundness": 1.0, "ends": 0, "side_branch_mm": 0.0, "hollow": 0, "depth": 0.0, "coverage": 0.0,
-            "diffuse": 0, "centrality": 0.0, "thin": 1, "voxel_mm": 1.5, "extent": 0.0, "small_dot": 1}
+            "diffuse": 0, "centrality": 0.0, "thin": 1, "voxel_mm": 1.5, "extent": 0.0, "small_dot": 1, "slice_mm": 1.5}
+    # one dot alone may be the one visible part of a faint line or spread: left open
+    assert name_pattern(base)[0] == "uncertain" and "punctate" in pattern_candidates(base)
+    base = {**base, "n_dots": 3, "n_foci": 3, "length_mm": 12.0, "elongation": 3.0}
     assert name_pattern(base)[0] == "punctate"
     assert name_pattern({**base, "small_dot": 0, "max_dot_mm": 8.0})[0] != "punctate"
     # dots a partial-volume bridge joins into one 8 mm focus are still dots (sized at half maximum)
@@ -26,8 +29,13 @@ def test_rules_are_data_and_first_match_wins():
     assert name_pattern(nodule)[0] == "dense_nodular"
     # nearly convex but twice as long as it is thick: a chunk, not a nodule
     assert name_pattern({**nodule, "thickness_mm": 6, "roundness": 0.5, "solidity": 0.87})[0] == "coarse"
-    line = {**base, "small_dot": 0, "max_focus_mm": 30, "max_dot_mm": 30, "thickness_mm": 3, "length_mm": 30, "solidity": 0.5, "roundness": 0.1, "ends": 2}
+    line = {**base, "n_foci": 1, "n_dots": 1, "small_dot": 0, "max_focus_mm": 30, "max_dot_mm": 30, "thickness_mm": 3, "length_mm": 30, "solidity": 0.5,
+            "roundness": 0.1, "ends": 2, "elongation": 40.0}
     assert name_pattern(line)[0] == "linear"
+    # thin, not long and straight, in 5 mm slices (a duct whose branch falls between slices, dots
+    # merged across them); in thin slices it is named
+    assert pattern_candidates({**line, "elongation": 6.0, "slice_mm": 5.0}) == ["linear", "ductal", "punctate"]
+    assert name_pattern({**line, "elongation": 6.0})[0] == "linear"
     assert name_pattern({**line, "ends": 3, "side_branch_mm": 8.0})[0] == "ductal"
     # a stellate calcification in a mass: its centre may lie off the mass's centre; a compact
     # one must sit in the centre to be "central"
@@ -35,7 +43,8 @@ def test_rules_are_data_and_first_match_wins():
     assert name_pattern(scar)[0] == "central_scar"
     assert name_pattern({**scar, "n_foci": 3})[0] == "amorphous"
     assert name_pattern({**scar, "thickness_mm": 5.2, "thin": 0})[0] == "amorphous"  # a chunky clump with bumps
-    assert name_pattern({**scar, "solidity": 0.9, "ends": 2})[0] == "amorphous"
+    # one compact calcification inside a mass but off its centre: central or amorphous
+    assert pattern_candidates({**scar, "solidity": 0.9, "ends": 2}) == ["central", "amorphous"]
     assert name_pattern({**scar, "solidity": 0.9, "ends": 2, "centrality": 0.8})[0] == "central"
 
 
@@ -79,11 +88,9 @@ def test_unenhanced_phantoms_regression_floor():
 
 def test_patterns_the_measurements_do_not_separate_are_left_open():
     """Uncertain rules name their candidates; a confident name needs its defining shape."""
-    from hepcal.imaging.characterisation import pattern_candidates
-
     base = {"lesion": "cystic", "n_foci": 1, "max_focus_mm": 10.0, "max_dot_mm": 10.0, "n_dots": 1, "thickness_mm": 8.0, "length_mm": 10.0,
             "elongation": 1.2, "solidity": 0.9, "roundness": 0.8, "ends": 2, "side_branch_mm": 0.0, "hollow": 0, "depth": 0.8, "coverage": 0.0,
-            "diffuse": 0, "centrality": 0.9, "thin": 0, "voxel_mm": 1.5, "extent": 0.25, "small_dot": 0}
+            "diffuse": 0, "centrality": 0.9, "thin": 0, "voxel_mm": 1.5, "extent": 0.25, "small_dot": 0, "slice_mm": 1.5}
     # a compact calcium in the centre of a mass of near-fluid density is central, not septal
     assert name_pattern(base)[0] == "central" and pattern_candidates(base) == []
     # septa: sheets spanning the cyst, far from convex
@@ -93,7 +100,9 @@ def test_patterns_the_measurements_do_not_separate_are_left_open():
     assert name_pattern(cloud)[0] == "uncertain" and pattern_candidates(cloud) == ["septal", "amorphous"]
     assert name_pattern({**cloud, "lesion": "solid"})[0] == "amorphous"
     # one dot-sized fleck in a mass
-    assert pattern_candidates({**base, "lesion": "solid", "small_dot": 1}) == ["central", "amorphous"]
+    assert pattern_candidates({**base, "lesion": "solid", "small_dot": 1}) == ["central", "amorphous", "central_scar"]
+    # irregular calcium spanning most of a lesion of soft-tissue density: septa or a mass's calcium
+    assert pattern_candidates({**base, "lesion": "solid", "extent": 0.8, "solidity": 0.4}) == ["septal", "amorphous", "central_scar"]
     # an elongated bare calcification at 3 mm voxels
     bare = {**base, "lesion": "none", "voxel_mm": 3.0, "length_mm": 25.0, "roundness": 0.25, "thin": 1, "extent": 0.0, "centrality": 0.0}
     assert pattern_candidates(bare) == ["coarse", "linear", "ductal", "vascular"]

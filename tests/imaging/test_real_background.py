@@ -43,7 +43,7 @@ def test_short_real_background_benchmark():
 
 
 #: The level reached on the short seed (sensitivity 0.96, lesion type 0.78, confident wrong
-#: 0.17, truth among the candidates of 5 of 10 uncertain lesions), guarded so that it cannot
-#: silently get worse. These are below the targets (>= 0.90 lesion type, <= 0.05 confident
-#: wrong): docs/imaging.md gives the full benchmark's figures and what is not met.
-SHORT_FLOOR = {"sensitivity": 0.9, "lesion_type_accuracy": 0.75, "confident_wrong_fraction": 0.2, "uncertain_with_truth": 0.5}
+#: 0.024 (1 of 41), truth among the candidates of 12 of 18 uncertain lesions), guarded with a
+#: little room so that it cannot silently get worse. Lesion type is below the >= 0.90 target:
+#: docs/imaging.md gives the full benchmark's figures and what is not met.
+SHORT_FLOOR = {"sensitivity": 0.9, "lesion_type_accuracy": 0.75, "confident_wrong_fraction": 0.08, "uncertain_with_truth": 0.6}

@@ -189,14 +189,16 @@ def characterise(
             gmask = np.isin(labels[sub], labs)
             gtissue = np.zeros_like(gmask)
             smooth = outline = None
+            surround = (0.0, 0.0)
         else:
             sub = region.sub
             gmask = np.isin(region.labels, labs)
             gtissue = region.tissue
             smooth = region.smooth
             outline = region.outline
+            surround = (region.surround_delta_hu, region.surround_t)
         origin = crop_start + np.array([s.start for s in sub])
-        lesions.append(_describe(n, labs, gmask, gtissue, smooth, outline, sp, origin, volume, depth_at, max_depth, region is None, foci, cfg))
+        lesions.append(_describe(n, labs, gmask, gtissue, smooth, outline, sp, origin, volume, depth_at, max_depth, region is None, foci, cfg, surround))
         if progress is not None:
             progress(n, len(items))
     # count: the number of calcified lesions, or of foci for clusters of bare foci
@@ -241,6 +243,10 @@ class _Region:
     tissue: np.ndarray  # bool: the group's soft-tissue or fluid component
     linked: set[int]  # focus labels joined to the group (by distance or by shared tissue)
     outline: np.ndarray  # bool: the whole lesion (calcium and tissue, gaps closed, holes filled)
+    #: how far the shell around the calcium lies below the liver reference (HU), and that
+    #: difference in standard errors of the shell's mean (region statistics)
+    surround_delta_hu: float = 0.0
+    surround_t: float = 0.0
 
 
 class _Groups:
@@ -374,7 +380,7 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     # a faint mass is found by its mean over a region, not voxel by voxel: a broader smoothing
     # proposes it, and each candidate region must differ from the liver around it by a clear
     # margin measured against the noise of its mean (region statistics)
-    # (made only when the clear search finds nothing: most lesions do not need it)
+    # (made only when the clear search finds too little, or a clear part may lie in a fainter mass)
     cache: dict[str, np.ndarray] = {}
 
     def broad() -> np.ndarray:
@@ -394,6 +400,7 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
         if grown.sum() == ref_sel.sum() or not grown.any():
             break
         ref_sel = grown
+    surround = _surround(image, liver_ref, calc, near_calc, in_organ, noise, wsp, cc)
     del liver_ref, ref_sel
     # the group: calcium within group_distance of each other, or sharing a tissue component
     joined = (near_calc <= cc.group_distance_mm / 2) | ndi.binary_dilation(tissue)
@@ -408,7 +415,31 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
     # gap is closed before holes are filled
     outline = ndi.binary_fill_holes(closing(tissue | np.isin(labels, labs), LESION_CLOSING_MM, wsp))
     tissue = refine(tissue, f, shape) & (labels_full == 0)
-    return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked, refine(outline, f, shape))
+    return _Region(sub, labels_full, refine(smooth, f, shape), tissue, linked, refine(outline, f, shape), *surround)
+
+
+def _surround(image: np.ndarray, liver_ref: np.ndarray, calc: np.ndarray, near_calc: np.ndarray, in_organ: np.ndarray, noise: float, wsp: np.ndarray, cc: Any) -> tuple[float, float]:
+    """How far the shell around the calcium (``surround_mm``, beyond its partial-volume bloom)
+    lies below the liver around it: (mean HU below, that in standard errors of the mean).
+
+    Calcium within a mass sits in tissue darker than the liver even when the mass is too faint
+    or too small to be outlined; calcium in the parenchyma sits in liver.
+    """
+    lo, hi = cc.surround_mm
+    bloom = max(lo, 1.01 * float(wsp.max()))
+    shell = (near_calc > bloom) & (near_calc <= hi) & in_organ & ~calc & (image > cc.fat_floor_hu)
+    below, t = _below(shell, image, liver_ref, noise, cc)
+    return round(below, 1), round(t, 1)
+
+
+def _below(sel: np.ndarray, image: np.ndarray, liver_ref: np.ndarray, noise: float, cc: Any) -> tuple[float, float]:
+    """Mean HU of ``sel`` below the liver reference, and that in standard errors of the mean
+    (``noise`` / sqrt(voxels / ``noise_correlation_voxels``)); (0, 0) for fewer than 4 voxels."""
+    n = int(sel.sum())
+    if n < 4:
+        return 0.0, 0.0
+    below = float(np.mean(liver_ref[sel] - image[sel]))
+    return below, below / (noise / np.sqrt(max(n / cc.noise_correlation_voxels, 1.0)))
 
 
 def _dense_distance(image: np.ndarray, calc: np.ndarray, near_calc: np.ndarray, dense_hu: float, wsp: np.ndarray) -> np.ndarray:
@@ -458,13 +489,33 @@ def _tissue(
     allowed = in_organ & (smooth > cc.fat_floor_hu) & ~calc
     near = near_calc <= cc.touch_mm
     clear = _regions(allowed & (smooth < liver_ref - cc.hypo_delta_hu), image, liver_ref, near, noise, wsp, cc)
-    if clear.sum() * float(np.prod(wsp)) >= cc.min_tissue_volume_mm3:
+
+    def faint() -> np.ndarray:
+        cand = allowed & (broad() < liver_ref - cc.region_min_delta_hu) & (near_calc <= cc.faint_reach_mm)
+        return _regions(cand, image, liver_ref, near, noise, wsp, cc)
+
+    # as much tissue as a lesion needs (the test of _describe): less, and the clear search has
+    # found fragments only (fluid near the clear limit, split by septa), so the region is
+    # looked for as a faint one as well
+    vox = float(np.prod(wsp))
+    if clear.sum() * vox >= max(cc.min_tissue_volume_mm3, cc.min_tissue_to_calcium * calc.sum() * vox):
+        # a clear part (fluid, necrosis, a scar) may lie within a fainter mass: the mass is
+        # looked for only when the liver-side shell around the clear part is itself darker than
+        # the liver by the region test (a cyst in the liver has liver around it)
+        lo, hi = cc.surround_mm
+        ring = distance_to(clear, wsp, hi)
+        ring = (ring > max(lo, 1.01 * float(wsp.max()))) & (ring <= hi) & allowed & (near_calc > lo)
+        below, t = _below(ring, image, liver_ref, noise, cc)
+        if below < cc.region_min_delta_hu or t < cc.region_t:
+            return clear
+        mass = faint()
+        if mass.sum() >= cc.faint_growth * clear.sum() and mass[clear].mean() >= 0.5:
+            return mass | clear
         return clear
-    faint = allowed & (broad() < liver_ref - cc.region_min_delta_hu) & (near_calc <= cc.faint_reach_mm)
-    faint = _regions(faint, image, liver_ref, near, noise, wsp, cc)
+    mass = faint()
     shell = near & allowed
-    if faint.any() and shell.any() and faint[shell].mean() >= cc.faint_surround:
-        return faint
+    if mass.any() and shell.any() and mass[shell].mean() >= cc.faint_surround:
+        return mass | clear
     return clear
 
 
@@ -480,10 +531,20 @@ def _regions(cand: np.ndarray, image: np.ndarray, liver_ref: np.ndarray, near: n
     if touching.size == 0:
         return np.zeros_like(cand)
     n = np.bincount(tlab.ravel(), minlength=nt + 1).astype(float)
-    below = np.bincount(tlab.ravel(), weights=(liver_ref - image).ravel(), minlength=nt + 1) / np.maximum(n, 1)
+    total = np.bincount(tlab.ravel(), weights=(liver_ref - image).ravel(), minlength=nt + 1)
+    below = total / np.maximum(n, 1)
     se = noise / np.sqrt(np.maximum(n, 1) / cc.noise_correlation_voxels)
     ok = (below >= cc.region_min_delta_hu) & (below >= cc.region_t * se)
-    return np.isin(tlab, touching[ok[touching]])
+    keep = touching[ok[touching]]
+    # septa cut a small cyst into compartments each too small to pass alone: those touching the
+    # calcium are then tested together, as the one region they are
+    rest = touching[~ok[touching]]
+    if rest.size > 1:
+        n_r = float(n[rest].sum())
+        below_r = float(total[rest].sum()) / n_r
+        if below_r >= cc.region_min_delta_hu and below_r >= cc.region_t * noise / np.sqrt(n_r / cc.noise_correlation_voxels):
+            keep = np.concatenate([keep, rest])
+    return np.isin(tlab, keep)
 
 
 def _noise_sd(image: np.ndarray, sel: np.ndarray) -> float:
@@ -545,6 +606,10 @@ def _focus_size(labels: np.ndarray, label: int, focus: Any, sp: np.ndarray) -> f
 #: The edge (mm) of a lesion's tissue left out when judging whether it is fluid.
 KIND_EDGE_MM = 1.5
 
+#: Tissue this close to calcium (mm; at least one voxel) is left out when judging whether it is
+#: fluid: the calcium's partial volume and blur brighten it.
+KIND_CALCIUM_GAP_MM = 3.0
+
 #: A lesion's surface within this distance of calcium counts as covered by it (rim).
 COVERAGE_MM = 2.5
 
@@ -604,6 +669,7 @@ def _describe(
     diffuse: bool,
     foci_by_label: dict,
     cfg: ImagingConfig,
+    surround: tuple[float, float] = (0.0, 0.0),
 ) -> Lesion:
     cc = cfg.characterisation
     box = bbox(gmask | gtissue, pad=3)
@@ -616,8 +682,14 @@ def _describe(
     if smooth is not None and not diffuse and tis_vol >= cc.min_tissue_volume_mm3 and tis_vol >= cc.min_tissue_to_calcium * calc_vol:
         # judged in the tissue's core: its edge, a blend with the liver or the calcium around it,
         # is left out while enough remains
-        core = ndi.binary_erosion(tis, ball(KIND_EDGE_MM, sp))
+        # (at least one voxel along every axis: the fringe of a thick slice is a whole slice)
+        core = ndi.binary_erosion(tis, ball(KIND_EDGE_MM, sp)) & ndi.binary_erosion(tis)
         core = core if core.sum() >= 0.2 * tis.sum() else tis
+        # ... and so is the tissue next to the calcium, which its partial volume brightens (thin
+        # septa cut a small cyst into compartments whose fluid then reads as soft tissue)
+        gap = max(KIND_CALCIUM_GAP_MM, 1.01 * float(sp.max()))
+        away = core & (distance_to(calc, sp, gap) > gap)
+        core = away if away.sum() >= 0.2 * core.sum() else core
         fluid = float(np.mean(smooth[box][core] <= cc.fluid_max_hu))
         lo, hi = cc.mixed_fluid_fraction
         kind = "cystic" if fluid >= hi else "solid" if fluid <= lo else "mixed"
@@ -652,6 +724,7 @@ def _describe(
         # a thin calcification blooms to about two voxels across at the detection threshold
         "thin": int(thickness <= max(cc.thin_max_mm, cc.thin_max_voxels * voxel_mm)),
         "voxel_mm": round(voxel_mm, 2),
+        "slice_mm": round(float(sp.max()), 2),
         "small_dot": int(max(dot_sizes) <= max(cc.dot_max_mm, cc.dot_max_voxels * voxel_mm)),
         "extent": round(max(sizes) / lesion_diameter, 3) if lesion_diameter > 0 else 0.0,
         "length_mm": round(diameter(calc, sp), 2) if nfoci <= 60 else 0.0,
@@ -665,6 +738,9 @@ def _describe(
         "centrality": 0.0,
         "coverage": 0.0,
         "diffuse": int(diffuse),
+        "surround_below_hu": surround[0],
+        "surround_t": surround[1],
+        "tissue_hu": round(float(np.mean(smooth[box][tis])), 1) if kind != "none" and smooth is not None else 0.0,
     }
     if kind != "none":
         depth = ndi.distance_transform_edt(np.pad(lesion_mask, 1), sampling=sp)[1:-1, 1:-1, 1:-1]

@@ -119,6 +119,8 @@ class Characterisation(BaseModel):
     noise_correlation_voxels: float = Field(ge=1)
     faint_reach_mm: float = Field(gt=0)
     faint_surround: float = Field(gt=0, le=1)
+    surround_mm: tuple[float, float]
+    faint_growth: float = Field(ge=1)
     region_basis: str
     reference_sigma_mm: float = Field(gt=0)
     fat_floor_hu: float
