@@ -242,3 +242,18 @@ def test_the_reported_thyroid_case_gets_reasons_from_its_own_findings():
     assert not any("search for the primary" in n.lower() for n in rec.next_tests)
     assert "thyroid" in text  # the reason names what was entered
     assert "no_follow_up" not in [s.action for s in rec.plan]
+
+
+def test_no_unconditional_management_reason_claims_a_finding():
+    """A diagnosis's own reasons are shown whenever it leads; one that speaks of a finding (by the
+    lexicon's words) must be conditioned on that finding (``when``), or it would claim what the case
+    may not state. Checked over the data, not only over the random cases above."""
+    kb = load()
+    offending = []
+    for d in kb.diagnoses:
+        for r in d.management.reasons:
+            when = str(r.when or "")
+            for pattern, key in LEXICON.items():
+                if re.search(pattern, r.text, re.I) and key not in when:
+                    offending.append((d.id, key, r.text))
+    assert not offending, offending
