@@ -8,7 +8,7 @@ import pytest
 import scipy.ndimage as ndi
 from skimage.measure import block_reduce, regionprops
 
-from hepcal.imaging.morphology import ball, bbox, branching, closing, coarsen, diameter, distance_to, dots, refine, solidity
+from hepcal.imaging.morphology import ball, bbox, branching, closing, coarsen, diameter, dilate, distance_to, dots, refine, solidity
 
 
 def _blobs(seed: int, shape=(24, 30, 28), level=0.5) -> np.ndarray:
@@ -88,6 +88,33 @@ def test_bbox_is_the_extent_of_the_voxels(seed):
     assert grown[0].start == max(0, box[0].start - 2) and grown[1] == box[1]
     assert grown[2] == slice(max(0, box[2].start - 50), m.shape[2])  # clipped to the array
     assert bbox(np.zeros((3, 4, 5), bool)) is None
+
+
+@pytest.mark.parametrize("shape", [(7,), (5, 9), (4, 6, 8), (1, 1, 3), (3, 4, 2, 5)])
+def test_bbox_equals_find_objects_in_any_dimension(shape):
+    rng = np.random.default_rng(len(shape))
+    for density in (0.02, 0.3):
+        m = rng.random(shape) < density
+        m = m if m.any() else np.ones(shape, bool)
+        assert bbox(m) == ndi.find_objects(m.astype(np.uint8))[0]
+        strided = m[..., ::2]  # a view that is not contiguous
+        assert bbox(strided) == (ndi.find_objects(strided.astype(np.uint8))[0] if strided.any() else None)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dilate_equals_scipy(seed):
+    rng = np.random.default_rng(seed)
+    m = _blobs(seed, shape=tuple(int(k) for k in rng.integers(3, 25, 3)), level=0.53)
+    single = np.zeros((9, 1, 12), bool)
+    single[4, 0, 0] = True
+    for spacing in ((1.0, 0.7, 0.7), (2.5, 0.8, 0.8), (1.0, 1.4, 1.4)):
+        for r in (0.6, 2.0, 3.0, 4.5):
+            fp = ball(r, spacing)
+            for mask in (m, single, np.zeros((4, 5, 6), bool), np.ones((3, 4, 5), bool)):
+                assert np.array_equal(dilate(mask, fp), ndi.binary_dilation(mask, fp))
+    odd = np.zeros((3, 3, 3), bool)
+    odd[1, 1, [0, 2]] = True  # a row that is not one run: left to scipy
+    assert np.array_equal(dilate(m, odd), ndi.binary_dilation(m, odd))
 
 
 def test_diameter_of_an_ellipsoid_is_exact():

@@ -21,7 +21,7 @@ from skimage.measure import regionprops
 
 from hepcal.imaging.config import ImagingConfig, imaging_config
 from hepcal.imaging.detection import COARSE_GRID_MM, Detection
-from hepcal.imaging.morphology import Organ, ball, bbox, branching, closing, coarsen, diameter, distance_to, dots, refine, solidity
+from hepcal.imaging.morphology import Organ, ball, bbox, branching, closing, coarsen, diameter, dilate, distance_to, dots, refine, solidity
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Lesion", "characterise", "name_pattern", "pattern_candidates"]
@@ -396,7 +396,7 @@ def _analyse_region(labs: list[int], crop: _Crop, ctx: np.ndarray) -> _Region:
         tissue = _tissue(image, smooth, broad, liver_ref, calc, near_calc, in_organ, noise, wsp, cfg)
         if not tissue.any():
             break
-        grown = ref_sel & ~ndi.binary_dilation(tissue, ball(cc.region_sigma_mm, wsp))
+        grown = ref_sel & ~dilate(tissue, ball(cc.region_sigma_mm, wsp))
         if grown.sum() == ref_sel.sum() or not grown.any():
             break
         ref_sel = grown

@@ -15,8 +15,9 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from hepcal.errors import InputError
+from hepcal.imaging import config as _config
 from hepcal.imaging.config import PHASES, ImagingConfig, imaging_config
-from hepcal.imaging.morphology import Organ, ball, bbox
+from hepcal.imaging.morphology import Organ, ball, bbox, dilate
 from hepcal.imaging.volume import Volume
 
 __all__ = ["Detection", "Focus", "Threshold", "detect_calcifications", "liver_box", "phase_threshold"]
@@ -125,8 +126,9 @@ def detect_calcifications(
     rules out bone far away) is measured in one pass over its voxels (``np.bincount``
     statistics), with the distance from the liver read off a distance map of a ~3 mm copy of the
     liver; only the few components that pass those tests get the exact surround test, in a crop
-    around each of them. Nothing larger than the liver's bounding box is allocated, and the only
-    box-sized arrays are one boolean mask and the int32 labels.
+    around each of them (their boxes read off their own voxels, not off a pass over the whole label
+    map). Nothing larger than the liver's bounding box is allocated, and the only box-sized arrays
+    are one boolean mask and the int32 labels, relabelled in place at the dense voxels only.
     """
     cfg = config or imaging_config()
     det = cfg.detection
@@ -138,31 +140,27 @@ def detect_calcifications(
     image = volume.array[crop]
     # the organ: the mask with its surface bays closed, where a lesion bulging the surface lies
     organ = Organ.build(liver[crop], sp, det.bay_closing_mm, grid_mm=COARSE_GRID_MM)
-    labels, n = ndi.label(image >= threshold.candidate_hu, structure=_FULL, output=np.int32)
+    dense = image >= threshold.candidate_hu
+    labels, n = ndi.label(dense, structure=_FULL, output=np.int32)
     foci: list[Focus] = []
     excluded: list[dict] = []
     if n == 0:
         return Detection(crop, labels, foci, threshold, excluded, organ)
-    st = _component_stats(labels, n, image, organ, det.liver_margin_mm)
+    st = _component_stats(dense, labels, n, image, organ, det.liver_margin_mm)
+    del dense
     vox_mm3 = volume.voxel_volume_mm3
-    boxes = ndi.find_objects(labels)
     ring_fp = ball(det.surround_mm, sp)
     near_fp = ball(det.surround_tolerance_mm, sp)
     pad = [int(np.ceil((det.surround_mm + det.surround_tolerance_mm) / s)) + 1 for s in sp]
     keep = np.zeros(n + 1, dtype=np.int32)
-    for lab in np.flatnonzero(st.inside > 0):  # components nowhere near the liver are not reported
-        mx, nvox, inside, reach = float(st.peak[lab]), int(st.nvox[lab]), float(st.inside[lab]), float(st.reach[lab])
-        reason = None
-        if mx < threshold.definite_hu:
-            reason = f"peak {mx:.0f} HU below the definite threshold {threshold.definite_hu:.0f} HU"
-        elif nvox * vox_mm3 < det.min_volume_mm3:
-            reason = f"smaller than {det.min_volume_mm3} mm³ (noise)"
-        elif inside < det.min_inside_fraction:
-            reason = f"only {100 * inside:.0f}% in the liver or its {det.liver_margin_mm:.0f} mm margin (rib, spine or extrahepatic)"
-        elif reach > det.outside_extent_mm:
-            reason = f"reaches {reach:.0f} mm out of the liver (rib, spine or extrahepatic)"
-        else:
-            surround, in_mask = _surround(labels, int(lab), boxes[lab - 1], pad, organ, ring_fp, near_fp)
+    near = [int(lab) for lab in np.flatnonzero(st.inside > 0)]  # components nowhere near the liver are not reported
+    screened = {lab: _screen(st, lab, threshold, det, vox_mm3) for lab in near}
+    boxes = st.boxes([lab for lab in near if screened[lab] is None])  # only these are looked at closer
+    for lab in near:
+        mx, nvox = float(st.peak[lab]), int(st.nvox[lab])
+        reason = screened[lab]
+        if reason is None:
+            surround, in_mask = _surround(labels, lab, boxes[lab], pad, organ, ring_fp, near_fp)
             if surround < det.min_liver_surround:
                 reason = f"only {100 * surround:.0f}% of its surroundings are liver (rib or extrahepatic)"
             elif in_mask < 0.5 and mx < det.outside_min_peak_hu:
@@ -175,10 +173,24 @@ def detect_calcifications(
             excluded.append({"centroid_voxel": [round(c, 1) for c in centroid], "voxels": nvox, "max_hu": mx, "reason": reason})
             continue
         keep[lab] = len(foci) + 1
-        foci.append(Focus(len(foci) + 1, boxes[lab - 1], nvox, nvox * vox_mm3, mx, float(st.total[lab] / nvox), centroid))
-    for z in range(0, labels.shape[0], 16):  # relabel in place, a slab at a time (no second label array)
-        labels[z : z + 16] = keep[labels[z : z + 16]]
+        foci.append(Focus(len(foci) + 1, boxes[lab], nvox, nvox * vox_mm3, mx, float(st.total[lab] / nvox), centroid))
+    # relabel in place, at the dense voxels only (no second label array)
+    np.put(labels, st.flat, keep[st.labels])
     return Detection(crop, labels, foci, threshold, excluded, organ)
+
+
+def _screen(st: _Stats, lab: int, threshold: Threshold, det: _config.Detection, vox_mm3: float) -> str | None:
+    """Why component ``lab`` is not a calcification, from its statistics alone (None: look closer)."""
+    mx, nvox, inside, reach = float(st.peak[lab]), int(st.nvox[lab]), float(st.inside[lab]), float(st.reach[lab])
+    if mx < threshold.definite_hu:
+        return f"peak {mx:.0f} HU below the definite threshold {threshold.definite_hu:.0f} HU"
+    if nvox * vox_mm3 < det.min_volume_mm3:
+        return f"smaller than {det.min_volume_mm3} mm³ (noise)"
+    if inside < det.min_inside_fraction:
+        return f"only {100 * inside:.0f}% in the liver or its {det.liver_margin_mm:.0f} mm margin (rib, spine or extrahepatic)"
+    if reach > det.outside_extent_mm:
+        return f"reaches {reach:.0f} mm out of the liver (rib, spine or extrahepatic)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -189,25 +201,50 @@ class _Stats:
     centroid: np.ndarray  # (3, n + 1), crop index
     inside: np.ndarray  # fraction of voxels within the liver margin
     reach: np.ndarray  # largest distance (mm) from the liver
+    flat: np.ndarray  # flat crop index of every dense voxel
+    labels: np.ndarray  # the component of each of them
+    measured: np.ndarray  # which of them were measured (those of the components near the liver)
+    shape: tuple[int, ...]  # of the crop
+
+    def boxes(self, wanted: list[int]) -> dict[int, tuple[slice, slice, slice]]:
+        """The bounding box of each ``wanted`` (measured) component, as ``scipy.ndimage.find_objects`` gives it."""
+        if not wanted:
+            return {}
+        pick = np.zeros(len(self.nvox), bool)
+        pick[wanted] = True
+        sel = self.measured[pick[self.labels[self.measured]]]
+        lab = self.labels[sel]
+        lo, hi = [], []
+        for c in np.unravel_index(self.flat[sel], self.shape):
+            first = np.full(len(self.nvox), np.iinfo(np.intp).max)
+            last = np.full(len(self.nvox), -1)
+            np.minimum.at(first, lab, c)
+            np.maximum.at(last, lab, c)
+            lo.append(first)
+            hi.append(last)
+        return {k: tuple(slice(int(a[k]), int(b[k]) + 1) for a, b in zip(lo, hi)) for k in wanted}  # type: ignore[misc]
 
 
-def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, organ: Organ, margin_mm: float) -> _Stats:
+def _component_stats(dense: np.ndarray, labels: np.ndarray, n: int, image: np.ndarray, organ: Organ, margin_mm: float) -> _Stats:
     """Per-component size, peak, mean, centroid and liver distance, in one pass over dense voxels.
 
     Only components with a voxel that may lie within the liver margin are measured (the others,
     bone far from the liver, keep zeros and ``inside`` 0, which is all detection asks of them).
     """
-    coords = np.unravel_index(np.flatnonzero(labels), labels.shape)
-    lab = labels[coords]
+    flat = np.flatnonzero(dense)
+    lab_all = np.take(labels, flat)
+    coords = np.unravel_index(flat, labels.shape)
     near = np.zeros(n + 1, bool)
-    near[lab[organ.may_lie_within(coords, margin_mm)]] = True
-    sel = near[lab]
-    coords = tuple(c[sel] for c in coords)
-    lab = lab[sel]
+    near[lab_all[organ.may_lie_within(coords, margin_mm)]] = True
+    measured = np.flatnonzero(near[lab_all])
+    coords = tuple(c[measured] for c in coords)
+    lab = lab_all[measured]
     vals = image[coords]
     nvox = np.bincount(lab, minlength=n + 1)
     count = np.maximum(nvox, 1)
-    peak = np.full(n + 1, -np.inf)
+    # the peak in the image's own type (numpy's fast path for ufunc.at), exact in float
+    lowest = np.iinfo(vals.dtype).min if np.issubdtype(vals.dtype, np.integer) else -np.inf
+    peak = np.full(n + 1, lowest, vals.dtype)
     np.maximum.at(peak, lab, vals)
     total = np.bincount(lab, weights=vals, minlength=n + 1)
     centroid = np.stack([np.bincount(lab, weights=c, minlength=n + 1) / count for c in coords])
@@ -215,7 +252,7 @@ def _component_stats(labels: np.ndarray, n: int, image: np.ndarray, organ: Organ
     inside = np.bincount(lab, weights=dist <= margin_mm, minlength=n + 1) / count
     reach = np.zeros(n + 1)
     np.maximum.at(reach, lab, dist)
-    return _Stats(nvox, peak, total, centroid, inside, reach)
+    return _Stats(nvox, peak, total, centroid, inside, reach, flat, lab_all, measured, labels.shape)
 
 
 def _surround(
@@ -228,11 +265,12 @@ def _surround(
     """
     big = tuple(slice(max(0, b.start - p), min(n, b.stop + p)) for b, p, n in zip(box, pad, labels.shape))
     comp = labels[big] == lab
-    ring = ndi.binary_dilation(comp, ring_fp)
+    ring = dilate(comp, ring_fp)
     ring &= ~comp
     lv = organ.crop(big)
     in_mask = float(lv[comp].mean())
     if not ring.any() or not lv.any():
         return 0.0, in_mask
-    near = ndi.binary_dilation(lv, near_fp)  # within the tolerance of the liver (same ball as a distance <= r)
+    # within the tolerance of the liver (same ball as a distance <= r), computed at the ring's voxels only
+    near = ndi.binary_dilation(lv, near_fp, mask=ring)
     return float(near[ring].mean()), in_mask
