@@ -71,27 +71,6 @@ def entered(case: Any) -> Mapping[str, Any]:
     return out
 
 
-def _range(value: float, spec: Mapping[str, float]) -> bool:
-    return spec.get("min", float("-inf")) <= value < spec.get("max", float("inf"))
-
-
-def _key_holds(value: Any, spec: Any) -> bool:
-    if isinstance(spec, Mapping):
-        if "entered" in spec:
-            return (value is not None) is bool(spec["entered"])
-        if value is None:
-            return False
-        if "not" in spec:
-            values = value if isinstance(value, list) else [value]
-            return not set(map(str, values)) & set(map(str, spec["not"]))
-        return isinstance(value, int | float) and not isinstance(value, bool) and _range(float(value), spec)
-    if value is None:
-        return False
-    wanted = spec if isinstance(spec, list) else [spec]
-    values = value if isinstance(value, list) else [value]
-    return any(v == w or (not isinstance(v, bool) and str(v) == str(w)) for v in values for w in wanted)
-
-
 Check = Callable[[Facts], bool]
 _COMPILED: dict[int, tuple[Mapping[str, Any], Check]] = {}
 _COMPILED_MAX = 4096
@@ -106,7 +85,8 @@ def _limits(spec: Mapping[str, float]) -> tuple[float, float]:
 
 
 def _key_check(key: str, spec: Any) -> Check:
-    """One ``<case key>: spec`` entry as a function (what :func:`_key_holds` decides)."""
+    """One ``<case key>: spec`` entry as a function: ``entered``, ``not`` (none of the values),
+    ``min``/``max`` (a number in [min, max)) or one of the listed values."""
     if isinstance(spec, Mapping):
         if "entered" in spec:
             want = bool(spec["entered"])
@@ -168,25 +148,6 @@ def compiled(cond: Mapping[str, Any] | None) -> Check:
         _COMPILED.clear()
     _COMPILED[id(cond)] = (cond, check)  # the entry keeps the condition alive: its id stays its own
     return check
-
-
-def holds_by_walking(cond: Mapping[str, Any] | None, facts: Facts) -> bool:
-    """:func:`holds` read off the data on every call (the reference the compiled form must match)."""
-    if not cond:
-        return True
-    for key, spec in cond.items():
-        if key == "any":
-            if not any(holds_by_walking(c, facts) for c in spec):
-                return False
-        elif key == "probability":
-            if not all(_range(facts.posterior.get(d, 0.0), s) for d, s in spec.items()):
-                return False
-        elif key == "malignancy":
-            if not _range(facts.malignancy, spec):
-                return False
-        elif not _key_holds(facts.case.get(key), spec):
-            return False
-    return True
 
 
 def holds(cond: Mapping[str, Any] | None, facts: Facts) -> bool:
