@@ -198,6 +198,23 @@ def test_no_needle_before_excluding_a_diagnosis_that_must_not_be_punctured(did):
     assert rec.action == actions[0]
 
 
+def test_a_withheld_needle_is_not_offered_in_words():
+    """When diagnoses that must not be punctured hold the case, the doubtful biopsy leaves the plan
+    and the reasons say so; they never still offer the biopsy the plan no longer has."""
+    net = network()
+    kb = net.kb
+    post = np.full(len(net.ids), 1e-6)
+    post[net.ids.index("hydatid_cyst")] = 0.55
+    post[net.ids.index("mucinous_cystic_neoplasm")] = 0.25
+    post[net.ids.index("hemangioma")] = 0.2
+    post /= post.sum()
+    rec = recommend(net, post, float(post @ net.malignant))
+    assert "biopsy" not in [s.action for s in rec.plan]
+    assert kb.policy.texts["biopsy_offered"] not in rec.reasons
+    withheld = [r for r in rec.reasons if r.startswith("No needle is offered")]
+    assert len(withheld) == 1 and "Hydatid cyst" in withheld[0] and "80%" in withheld[0], rec.reasons
+
+
 def test_plan_is_well_formed_on_random_cases():
     contract_actions = set(__import__("hepcal.findings", fromlist=["contract"]).contract().actions)
     for case, a in _cases(800, 11):
@@ -208,6 +225,8 @@ def test_plan_is_well_formed_on_random_cases():
         d = a.recommendation.to_dict()["plan"]
         assert [s["step"] for s in d] == list(range(1, len(d) + 1))
         actions = [s.action for s in plan]
+        offered = load().policy.texts["biopsy_offered"] in a.recommendation.reasons
+        assert not offered or "biopsy" in actions, (case, actions)
         if "biopsy" in actions:
             first_needle = actions.index("biopsy")
             kb = load()

@@ -174,6 +174,7 @@ def _plan_problems(kb, c, refs: dict) -> list[str]:  # noqa: ANN001
     for a in (*pol.plan.rank, *pol.plan.needle_actions):
         action("policy.yaml: plan", a)
     for name in ("then_default", "rule_findings", "findings_for", "exclude_before_needle", "step_reason_confident",
+                 "biopsy_offered", "needle_withheld",
                  "step_reason_same_management", "step_reason_doubtful", "step_reason_characterise"):
         if name not in pol.texts:
             problems.append(f"policy.yaml: texts: {name} is missing")

@@ -189,6 +189,9 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     if avoid and post[avoid].sum() >= pol.avoid_puncture_probability.value:
         # Diagnoses that must not be punctured hold the case: the decision's own needle goes
         # (a needle a must-not-miss rule asks for below, after its imaging, stays).
+        if any(s.action in needles for s in steps):
+            names = ", ".join(kb.diagnoses[i].name for i in sorted(avoid, key=lambda j: -post[j]))
+            add(t["needle_withheld"].format(names=names, probability=float(post[avoid].sum())))
         steps = [s for s in steps if s.action not in needles]
 
     forced, forbidden, fired = must_not_miss(pol, facts)
@@ -221,6 +224,10 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
         steps = [from_data(PlanStep(action="specialist_referral", text=t["step.specialist_referral"].format(name=lead.name)),
                            t["doubtful"].format(name=lead.name, probability=post[top]), "fallback")]
     plan = order(steps, pol.plan.rank, needles, t["then_default"])
+    if not any(s.action in needles for s in plan):
+        # A rule or a diagnosis that must not be punctured took the offered biopsy out: its
+        # offer no longer holds (the reason that took it out is given instead).
+        reasons[:] = [r for r in reasons if r[0] != t["biopsy_offered"]]
     if lead.management.action in {s.action for s in plan}:
         at = 2 if len(reasons) > 1 else len(reasons)
         reasons[at:at] = [r for r in own if r not in reasons]
