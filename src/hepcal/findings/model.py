@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from hepcal.errors import InputError, listed, shown
 from hepcal.findings.contract import FieldSpec, contract
+from hepcal.findings.synonyms import suggest
 
 
 class Problem(BaseModel):
@@ -112,11 +113,13 @@ def _problem_from(err: dict[str, Any]) -> Problem:
         return Problem(path=path, value=value, message=f"unknown key; allowed keys here: {allowed}")
     if spec is not None:
         text = shown(value)
+        hint = suggest(spec.path, value, spec.values)
+        meant = f"did you mean {hint!r}? " if hint else ""
         if spec.type == "enum_list" and len(loc) == 3:
-            return Problem(path=path, value=value, message=f"{text} is not allowed; {spec.path} takes values from {', '.join(spec.values)}")
+            return Problem(path=path, value=value, message=f"{text} is not allowed; {meant}{spec.path} takes values from {', '.join(spec.values)}")
         if "distinct" in str(err.get("msg", "")):
             return Problem(path=path, value=value, message=f"{text} repeats a value; {spec.allowed()}")
-        return Problem(path=path, value=value, message=f"{text} is not allowed; expected {spec.allowed()}")
+        return Problem(path=path, value=value, message=f"{text} is not allowed; {meant}expected {spec.allowed()}")
     if kind in ("model_type", "dict_type"):
         return Problem(path=path or "(case)", value=value, message=f"expected a mapping of keys, got {type(value).__name__}")
     return Problem(path=path or "(case)", value=value, message=str(err.get("msg")))
