@@ -51,6 +51,17 @@ def test_shipped_threshold_flags_about_its_quantile_of_the_library():
     assert abs(sum(flags) / len(flags) - cal.quantile) <= 0.05
 
 
+def test_shipped_threshold_is_the_current_library_s_calibration():
+    """atypical.yaml is what recalibrate() gives on today's library and fitted knowledge base: a
+    library or a fit that moved on without it fails here, not silently."""
+    net = network()
+    cal = calibration()
+    index = build_index(net, load_records())
+    now = calibrate(net, index.records, index.rows, cal.quantile, cal.min_observed)
+    assert cal.cases == now.cases, "rebuild atypical.yaml: hepcal.reasoning.atypical.recalibrate()"
+    assert abs(cal.threshold - now.threshold) < 1e-3, "rebuild atypical.yaml: hepcal.reasoning.atypical.recalibrate()"
+
+
 def test_calibration_is_the_quantile_of_in_vocabulary_scores_and_round_trips(tmp_path):
     net = network()
     recs = [

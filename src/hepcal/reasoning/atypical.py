@@ -121,14 +121,15 @@ def write_calibration(cal: Calibration, kb_version: str, path: Path | None = Non
     return path
 
 
-def recalibrate(quantile: float | None = None, min_observed: int | None = None) -> Calibration:
-    """Recompute the threshold on the current case library and store it in ``atypical.yaml``."""
+def recalibrate(quantile: float | None = None, min_observed: int | None = None, net: Network | None = None) -> Calibration:
+    """Recompute the threshold on the current case library and store it in ``atypical.yaml``
+    (``net``: the shipped knowledge base's network, e.g. freshly read after a refit)."""
     from hepcal.reasoning.library_index import load_records
     from hepcal.reasoning.network import network
     from hepcal.reasoning.similar import build_index
 
     old = calibration()
-    net = network()
+    net = net or network()
     index = build_index(net, load_records())
     cal = calibrate(net, index.records, index.rows, quantile or old.quantile, min_observed or old.min_observed)
     write_calibration(cal, net.kb.version)
