@@ -108,14 +108,22 @@ def test_calcified_hilar_mass_with_duct_dilatation_gets_cholangiocarcinoma_exclu
     a = assess({"finding": {"modality": ["ct"], "calcification": ["coarse", "ductal"], "lesion": "solid",
                             "location": "hilar", "duct_dilatation": True, "count": "solitary"}})
     rec = a.recommendation
-    assert a.differential[0].id == "hepatolithiasis"
+    assert {e.id for e in a.differential[:2]} == {"hepatolithiasis", "intrahepatic_cholangiocarcinoma"}
     assert a.malignancy_probability > 0.05
     assert "mass_with_duct_dilatation" in rec.must_not_miss
     imaging = [s for s in rec.plan if s.action == "further_imaging"]
     assert imaging and "cholangiocarcinoma" in imaging[0].text
-    # stones (not to be punctured) hold the case, yet the tissue diagnosis the rule asks for stays,
-    # after the imaging that shows a mass
     assert [s.action for s in rec.plan] == ["further_imaging", "biopsy"]
+    # stones lead clearly (not to be punctured), yet the rule holds and its tissue diagnosis stays,
+    # after the imaging that shows a mass or stricture
+    stones = assess({"finding": {"modality": ["us"], "calcification": ["ductal"], "acoustic_shadowing": True,
+                                 "location": "hilar", "duct_dilatation": True, "count": "few"}})
+    assert stones.differential[0].id == "hepatolithiasis" and stones.differential[0].probability > 0.8
+    assert stones.malignancy_probability > 0.04  # the stones' own cholangiocarcinoma risk
+    assert "mass_with_duct_dilatation" in stones.recommendation.must_not_miss
+    actions = [s.action for s in stones.recommendation.plan]
+    assert actions[0] == "further_imaging" and "biopsy" in actions
+    assert "cholangiocarcinoma" in stones.recommendation.plan[0].text
 
 
 def test_duct_stones_and_adenoma_carry_malignant_potential():

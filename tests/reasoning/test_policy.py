@@ -44,7 +44,7 @@ def test_benign_leader_with_malignancy_not_excluded_is_biopsied_not_dismissed():
         "patient": {"age_years": 59, "sex": "female"},
         "history": {"right_upper_quadrant_pain": True},
         "finding": {"modality": ["us", "ct"], "count": "multiple", "size_mm": 270, "lesion": "mixed",
-                    "enhancement": "peripheral_nodular"},
+                    "margin": "well_defined", "enhancement": "peripheral_nodular"},
     }
     a = assess(case)
     pol = network().kb.policy

@@ -20,6 +20,9 @@ def explanation_view(x: dict[str, Any]) -> Group:
               "estimates": "likelihoods are the expert estimates (no fit)",
               "stale": "likelihoods are the expert estimates (the fit is stale: run hepcal kb fit)"}.get(kbinfo.get("likelihoods", ""), "")
     head.append(f"posterior {x['posterior']:.1%}, rank {x['rank']}; knowledge base {kbinfo['version']}; {fitted}\n")
+    if "posterior_at_fitted_means" in x:
+        head.append(f"(averaged over the likelihoods' uncertainty; at their fitted values, which the ratios below "
+                    f"multiply to: {x['posterior_at_fitted_means']:.1%})\n")
     pr = x["prior"]
     src = ", ".join(pr["src"]) or "-"
     head.append(f"prior weight {pr['p']:g} (normalised {pr['normalised']:.3f}); sources {src}{' (estimate)' if pr['estimate'] else ''}\n")

@@ -23,7 +23,7 @@ from hepcal.reasoning import explanation
 from hepcal.reasoning.evidence import Observation, observations
 from hepcal.reasoning.network import Network, network, per_network
 from hepcal.reasoning.next_finding import NextFinding, rank
-from hepcal.reasoning.posterior import intervals, malignancy_probability, posterior
+from hepcal.reasoning.posterior import averaged, malignancy_probability
 from hepcal.reasoning.recommendation import Recommendation, is_doubtful, recommend
 from hepcal.reasoning.setting import Choice, choose
 from hepcal.reasoning.similar import default_index, similar_cases
@@ -161,9 +161,8 @@ def setting_of(net: Network, obs: list[Observation]) -> Choice:
 def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -> Assessment:
     setting = setting_of(net, obs)
     rows = [o.row for o in obs]
-    post = posterior(net, rows, setting.log_prior)
+    post, bounds, mal_interval = averaged(net, rows, log_prior=setting.log_prior)
     mal = malignancy_probability(net, post)
-    bounds, mal_interval = intervals(net, rows, log_prior=setting.log_prior, point=post)
     basis = explanation.Basis(obs, explanation.weights(net, obs, setting), fold=net.kb.policy.for_against)
     kb = net.kb
     keys = net.row_keys

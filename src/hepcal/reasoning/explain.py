@@ -20,7 +20,7 @@ from hepcal.reasoning.assessment import setting_of
 from hepcal.reasoning.evidence import observations
 from hepcal.reasoning.explanation import weights
 from hepcal.reasoning.network import network
-from hepcal.reasoning.posterior import posterior
+from hepcal.reasoning.posterior import averaged, posterior
 
 
 def _setting_prior(d: Any, setting: Any, net: Any) -> dict[str, Any]:
@@ -42,7 +42,9 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
     d = kb.diagnoses[d_index]
     obs = observations(case, net)
     setting = setting_of(net, obs)
-    post = posterior(net, [o.row for o in obs], setting.log_prior)
+    rows = [o.row for o in obs]
+    post, _, _ = averaged(net, rows, log_prior=setting.log_prior)  # what the assessment shows
+    exact = posterior(net, rows, setting.log_prior)  # at the fitted means: what the weights below multiply to
     w = weights(net, obs, setting)
     findings = []
     for k, o in enumerate(obs):
@@ -80,6 +82,7 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
     return {
         "diagnosis": {"id": d.id, "name": d.name, "category": d.category, "malignancy": d.malignant.p},
         "posterior": float(post[d_index]),
+        "posterior_at_fitted_means": float(exact[d_index]),
         "rank": rank,
         "prior": {"p": d.prior.p, "normalised": float(net.prior[d_index]), "src": list(d.prior.src),
                   "estimate": d.prior.estimate, "note": d.prior.note},
