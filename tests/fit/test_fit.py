@@ -164,4 +164,4 @@ def test_cross_validation_scores_the_engine_differential_with_its_setting(lib_ro
     assert pm[i] == pytest.approx(a.malignancy_probability)
     assert upper[i] == pytest.approx(a.malignancy_interval[1])
     # not the default-prior posterior
-    assert not np.allclose(P[i], dirichlet.posteriors(net, d.X[i:i + 1], net.log_table)[0])
+    assert not np.allclose(P[i], dirichlet.averaged_posteriors(net, d.X[i:i + 1], net.log_draws)[0])

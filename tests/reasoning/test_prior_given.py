@@ -18,7 +18,7 @@ from hepcal.knowledge.schema import VariablesFile
 from hepcal.reasoning import assess
 from hepcal.reasoning.network import compile_network
 from hepcal.reasoning.next_finding import information_gain, rank
-from hepcal.reasoning.posterior import posterior
+from hepcal.reasoning.posterior import averaged, posterior
 
 BASE = {"finding": {"modality": ["ct"], "lesion": "solid", "count": "solitary"}}
 
@@ -65,9 +65,15 @@ def test_intervals_read_the_same_ratio(net):
 
 
 def test_the_fit_scores_what_the_engine_computes(net):
-    counts = np.zeros_like(net.table)
-    lt = dirichlet.log_tables(net, counts, [10.0])[0]
-    assert np.allclose(lt, net.log_table)
+    """The strength choice scores the probability an assessment shows (default priors): the
+    posterior averaged over the same draws, prior_given rows read as ratios."""
+    rows = [net.row("finding.calcified", "false"), net.row("finding.count", "solitary"), net.row("finding.lesion", "solid")]
+    X = np.zeros((1, net.table.shape[0]))
+    X[0, rows] = 1.0
+    got = dirichlet.averaged_posteriors(net, X, net.log_draws)[0]
+    point, _, _ = averaged(net, rows)
+    assert np.allclose(got, point, atol=1e-5)
+    assert not np.allclose(got, posterior(net, rows), atol=1e-5)  # not the posterior at the means
 
 
 def test_calcified_is_not_offered_as_a_next_finding(net):

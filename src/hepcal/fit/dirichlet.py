@@ -16,7 +16,7 @@ import numpy as np
 
 from hepcal.evidence import LibraryCase, SeriesCount
 from hepcal.reasoning.evidence import observations
-from hepcal.reasoning.network import Network, group_sums, relative_to_reference
+from hepcal.reasoning.network import Network
 
 
 @dataclass(frozen=True)
@@ -127,17 +127,15 @@ def alpha(net: Network, counts: np.ndarray, strength: float) -> np.ndarray:
     return strength * net.estimate_table + counts
 
 
-def log_tables(net: Network, counts: np.ndarray, strengths: Sequence[float]) -> np.ndarray:
-    """(G, S, D) ln of the fitted likelihoods for every strength of a grid at once."""
-    s = np.asarray(strengths, dtype=float)[:, None, None]
-    a = s * net.estimate_table[None] + counts[None]
-    totals = np.stack([group_sums(x, net.offsets) for x in a])
-    return relative_to_reference(np.log(a / totals), net.reference)  # as the engine reads them
+def averaged_posteriors(net: Network, X: np.ndarray, log_draws: np.ndarray) -> np.ndarray:
+    """(N, D) the probability an assessment shows for every case (rows of X): the posterior
+    averaged over the likelihood draws ``log_draws`` (S, D, M), as ``posterior.averaged`` gives it."""
+    S, D, M = log_draws.shape
+    logp = (X.astype(np.float32) @ log_draws.reshape(S, D * M)).reshape(len(X), D, M)
+    logp += net.log_prior.astype(np.float32)[None, :, None]
+    logp -= logp.max(axis=1, keepdims=True)
+    np.exp(logp, out=logp)
+    logp /= logp.sum(axis=1, keepdims=True)
+    p = logp.mean(axis=2, dtype=np.float64)
+    return p / p.sum(axis=1, keepdims=True)
 
-
-def posteriors(net: Network, X: np.ndarray, log_table: np.ndarray) -> np.ndarray:
-    """(N, D) exact posteriors of every case (rows of X) under one log table, or (G, N, D)."""
-    logp = X @ np.maximum(log_table, -700.0) + net.log_prior  # a zero likelihood: finite, so 0 · ln 0 stays 0
-    logp -= logp.max(axis=-1, keepdims=True)
-    p = np.exp(logp)
-    return p / p.sum(axis=-1, keepdims=True)

@@ -87,26 +87,32 @@ class Network:
 
     @cached_property
     def log_draws(self) -> np.ndarray:
-        """(S, D, DRAWS) float32 draws of ln P(state | d) from each state's marginal Beta.
+        """(S, D, DRAWS) float32 draws of ln P(state | d) from each state's marginal Beta
+        (:func:`draw_log_likelihoods` of this network's α)."""
+        return draw_log_likelihoods(self.alpha, self.offsets, self.reference)
 
-        A case observes one state per variable, so the marginal Beta(α_s, A − α_s) of that
-        state is all an interval needs; draws are independent across variables and diagnoses,
-        as the posterior Dirichlets are. A fixed seed makes every output deterministic. Draws
-        are the last axis so that an assessment's reductions run over contiguous memory.
-        """
-        total = group_sums(self.alpha, self.offsets)
-        rng = np.random.default_rng(DRAW_SEED)
-        shape = (*self.alpha.shape, DRAWS)
-        a = np.broadcast_to(np.maximum(self.alpha, 1e-9)[:, :, None], shape)
-        b = np.broadcast_to(np.maximum(total - self.alpha, 1e-9)[:, :, None], shape)
-        draws = rng.beta(a, b)
-        logs = np.log(np.clip(draws, 1e-300, 1.0))
-        if self.reference is not None and (self.reference >= 0).any():
-            # a prior_given variable is binary: its other state's draw x gives the ratio x / (1 − x)
-            ref = self.reference >= 0
-            own = self.reference == np.arange(len(self.reference))
-            logs[ref] = np.where(own[ref][:, None, None], 0.0, logs[ref] - np.log(np.clip(1.0 - draws[ref], 1e-300, 1.0)))
-        return logs.astype(np.float32)
+
+def draw_log_likelihoods(alpha: np.ndarray, offsets: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """(S, D, DRAWS) float32 draws of ln P(state | d) from each state's marginal Beta.
+
+    A case observes one state per variable, so the marginal Beta(α_s, A − α_s) of that
+    state is all an interval needs; draws are independent across variables and diagnoses,
+    as the posterior Dirichlets are. A fixed seed makes every output deterministic. Draws
+    are the last axis so that an assessment's reductions run over contiguous memory.
+    """
+    total = group_sums(alpha, offsets)
+    rng = np.random.default_rng(DRAW_SEED)
+    shape = (*alpha.shape, DRAWS)
+    a = np.broadcast_to(np.maximum(alpha, 1e-9)[:, :, None], shape)
+    b = np.broadcast_to(np.maximum(total - alpha, 1e-9)[:, :, None], shape)
+    draws = rng.beta(a, b)
+    logs = np.log(np.clip(draws, 1e-300, 1.0))
+    if reference is not None and (reference >= 0).any():
+        # a prior_given variable is binary: its other state's draw x gives the ratio x / (1 − x)
+        ref = reference >= 0
+        own = reference == np.arange(len(reference))
+        logs[ref] = np.where(own[ref][:, None, None], 0.0, logs[ref] - np.log(np.clip(1.0 - draws[ref], 1e-300, 1.0)))
+    return logs.astype(np.float32)
 
 
 def group_sums(rows: np.ndarray, offsets: np.ndarray) -> np.ndarray:
