@@ -20,7 +20,7 @@ from hepcal.fit import cv, dirichlet, store
 from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning.network import Network, compile_network, state_keys
 
-FIT_VERSION = 2  # bump when the fitting procedure changes meaning (2: prior_given variables read as ratios)
+FIT_VERSION = 3  # bump when the fitting procedure changes meaning (2: prior_given variables read as ratios; 3: strength chosen on the averaged probability)
 
 
 def settings(k: int = cv.FOLDS, repeats: int = cv.REPEATS, seed: int = cv.SEED) -> dict[str, Any]:
