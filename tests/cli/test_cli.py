@@ -91,6 +91,22 @@ def test_explain_lists_likelihood_ratios_and_references():
     assert table.exit_code == 0 and "References" in table.stdout
 
 
+def test_explain_table_keeps_every_finding_name_at_80_columns():
+    """The findings table must not squeeze the finding's name out of an 80-column terminal."""
+    from rich.console import Console
+
+    from hepcal.cli.render_explain import explanation_view
+
+    x = json.loads(run("explain", RIM, "hydatid_cyst", "--format", "json").stdout)
+    console = Console(record=True, width=80)
+    console.print(explanation_view(x))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for f in x["findings"]:
+        assert f["finding"][:14] in text, f["finding"]
+    assert f"{x['findings'][0]['likelihood_ratio']:.2f}" in text
+
+
 def test_explain_unknown_diagnosis():
     r = run("explain", RIM, "unicorn")
     assert r.exit_code == 2 and "hydatid_cyst" in r.stderr

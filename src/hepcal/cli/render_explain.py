@@ -26,17 +26,23 @@ def explanation_view(x: dict[str, Any]) -> Group:
     pr = x["prior"]
     src = ", ".join(pr["src"]) or "-"
     head.append(f"prior weight {pr['p']:g} (normalised {pr['normalised']:.3f}); sources {src}{' (estimate)' if pr['estimate'] else ''}\n")
-    t = Table(title="Findings", title_justify="left")
-    t.add_column("finding", overflow="fold", min_width=24)
-    for col in ("estimate", "k/n", "fitted P(f|dx)", "P(f|others)", "LR", "ln LR", "from"):
-        t.add_column(col, no_wrap=True)
-    t.add_column("sources", overflow="fold")
+    # Five columns, numbers kept together, so the table fits an 80-column terminal without
+    # squeezing the finding's name out (names and sources wrap; numbers never do).
+    t = Table(title="Findings", title_justify="left", caption="LR: P(f|dx) / P(f|others); P(f|dx): expert estimate → fitted (k/n of the library)",
+              caption_justify="left")
+    t.add_column("finding", overflow="fold", ratio=2, min_width=14)
+    t.add_column("LR (ln)", no_wrap=True)
+    t.add_column("P(f|dx)", no_wrap=True)
+    t.add_column("P(f|others)", no_wrap=True)
+    t.add_column("from; sources", overflow="fold", ratio=1, min_width=8)
     for f in x["findings"]:
         style = "green" if f["weight"] > 0.05 else ("red" if f["weight"] < -0.05 else "")
         srcs = ", ".join(f["src"]) + (" (estimate)" if f["estimate_mark"] else "")
         ev = f["evidence"]
-        t.add_row(f["finding"], f"{f['estimate']:.3f}", f"{ev['k']:g}/{ev['n']:g}" if ev["n"] else "-", f"{f['p_given_diagnosis']:.3f}", f"{f['p_given_others']:.3f}",
-                  f"{f['likelihood_ratio']:.2f}", Text(f"{f['weight']:+.2f}", style=style), f["origin"], srcs)
+        counts = f" ({ev['k']:g}/{ev['n']:g})" if ev["n"] else ""
+        t.add_row(f["finding"], Text(f"{f['likelihood_ratio']:.2f} ({f['weight']:+.2f})", style=style),
+                  f"{f['estimate']:.3f}→{f['p_given_diagnosis']:.3f}{counts}", f"{f['p_given_others']:.3f}",
+                  f"{f['origin']}; {srcs}" if srcs else f["origin"])
     shown = Text()
     for f in x["findings"]:
         ev = f["evidence"]
