@@ -39,3 +39,26 @@ def test_repeated_keys_are_refused() -> None:
 def test_merge_keys_are_not_repeats() -> None:
     text = "base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 3\n"
     assert yamlfile.safe_load(text)["d"] == {"x": 3, "y": 2}
+
+
+def test_a_broken_packaged_file_raises_its_own_error_naming_the_file(tmp_path, monkeypatch):
+    """Shipped data files (thresholds, limits) fail loudly with the file's name, never half-read."""
+    from pydantic import BaseModel
+
+    from hepcal import yamlfile
+
+    class Model(BaseModel):
+        version: int
+
+    class Broken(Exception):
+        pass
+
+    (tmp_path / "bad.yaml").write_text("version: [1,\n", encoding="utf-8")
+    (tmp_path / "wrong.yaml").write_text("version: one\n", encoding="utf-8")
+    (tmp_path / "good.yaml").write_text("version: 3\n", encoding="utf-8")
+    monkeypatch.setattr(yamlfile.resources, "files", lambda package: tmp_path)
+    assert yamlfile.load_packaged("pkg.data", "good.yaml", Model, Broken).version == 3
+    with pytest.raises(Broken, match=r"pkg/data/bad.yaml is not valid YAML"):
+        yamlfile.load_packaged("pkg.data", "bad.yaml", Model, Broken)
+    with pytest.raises(Broken, match=r"(?s)pkg/data/wrong.yaml is invalid:\n.*version"):
+        yamlfile.load_packaged("pkg.data", "wrong.yaml", Model, Broken)

@@ -15,14 +15,13 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hepcal import yamlfile
-from hepcal.errors import InputError
+from hepcal.errors import HepcalError, InputError
 
 __all__ = ["Limits", "ZipLimits", "check_zip", "extract_zip", "limits", "safe_member_path"]
 
@@ -58,11 +57,14 @@ class Limits(BaseModel):
     nifti: _NiftiSection
 
 
+class LimitsError(HepcalError):
+    """``limits.yaml`` does not validate (a packaging or editing error)."""
+
+
 @lru_cache(maxsize=1)
 def limits() -> Limits:
     """The shipped limits (validated once; a broken file is a packaging error, raised loudly)."""
-    text = resources.files("hepcal").joinpath("limits.yaml").read_text(encoding="utf-8")
-    return Limits.model_validate(yamlfile.safe_load(text))
+    return yamlfile.load_packaged("hepcal", "limits.yaml", Limits, LimitsError)
 
 
 def _default(name: str) -> int | float:

@@ -11,11 +11,15 @@ anyone noticing, so ``safe_load`` refuses a repeated key instead.
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import resources
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-__all__ = ["DocumentLimits", "DuplicateKeyError", "UntrustedYamlError", "load_untrusted", "safe_load"]
+__all__ = ["DocumentLimits", "DuplicateKeyError", "UntrustedYamlError", "load_packaged", "load_untrusted", "safe_load"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -209,3 +213,20 @@ def load_untrusted(text: str, limits: DocumentLimits = DocumentLimits()) -> Any:
     """
     check_events(text, limits)
     return yaml.load(text, Loader=_UntrustedUniqueLoader)  # noqa: S506 - a safe loader
+
+
+def load_packaged(package: str, name: str, model: type[_Model], error: type[Exception]) -> _Model:
+    """A YAML data file shipped in ``package`` (thresholds, limits), validated by ``model``.
+
+    A broken file is a packaging or editing error, not user input: it raises ``error`` naming
+    the file and what is wrong with it.
+    """
+    where = f"{package.replace('.', '/')}/{name}"
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    try:
+        return model.model_validate(safe_load(text))
+    except yaml.YAMLError as exc:
+        raise error(f"{where} is not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        raise error(f"{where} is invalid:\n{exc}") from None
+

@@ -7,11 +7,9 @@ where each number comes from and a site can review them without reading the algo
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hepcal import yamlfile
 from hepcal.errors import HepcalError
@@ -225,10 +223,4 @@ class ImagingConfigError(HepcalError):
 @lru_cache(maxsize=1)
 def imaging_config() -> ImagingConfig:
     """The shipped configuration (validated once, then cached)."""
-    text = resources.files("hepcal.imaging").joinpath("thresholds.yaml").read_text(encoding="utf-8")
-    try:
-        return ImagingConfig.model_validate(yamlfile.safe_load(text))
-    except yaml.YAMLError as exc:
-        raise ImagingConfigError(f"hepcal/imaging/thresholds.yaml is not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        raise ImagingConfigError(f"hepcal/imaging/thresholds.yaml is invalid:\n{exc}") from None
+    return yamlfile.load_packaged("hepcal.imaging", "thresholds.yaml", ImagingConfig, ImagingConfigError)

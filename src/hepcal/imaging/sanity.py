@@ -12,13 +12,11 @@ severity ``warn`` returns a ``{"check", "message"}`` record that the pipeline ca
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
 import scipy.ndimage as ndi
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hepcal import yamlfile
 from hepcal.errors import HepcalError, InputError
@@ -76,11 +74,7 @@ class SanityConfigError(HepcalError):
 @lru_cache(maxsize=1)
 def sanity_config() -> SanityConfig:
     """The shipped checks (validated once, then cached)."""
-    text = resources.files("hepcal.imaging").joinpath("sanity.yaml").read_text(encoding="utf-8")
-    try:
-        return SanityConfig.model_validate(yamlfile.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise SanityConfigError(f"hepcal/imaging/sanity.yaml is invalid:\n{exc}") from None
+    return yamlfile.load_packaged("hepcal.imaging", "sanity.yaml", SanityConfig, SanityConfigError)
 
 
 def outcome(check: str, where: str, message: str) -> StudyWarning:
