@@ -10,6 +10,7 @@ import pytest
 from hepcal.fit import cv, dirichlet, output, store
 from hepcal.knowledge import load
 from hepcal.reasoning.network import compile_network
+from hepcal.reasoning.posterior import averaged_many
 from tests.fit.conftest import CASES, rec, write_library
 
 
@@ -164,4 +165,4 @@ def test_cross_validation_scores_the_engine_differential_with_its_setting(lib_ro
     assert pm[i] == pytest.approx(a.malignancy_probability)
     assert upper[i] == pytest.approx(a.malignancy_interval[1])
     # not the default-prior posterior
-    assert not np.allclose(P[i], dirichlet.averaged_posteriors(net, d.X[i:i + 1], net.log_draws)[0])
+    assert not np.allclose(P[i], averaged_many(net, d.X[i:i + 1], net.log_draws)[0])

@@ -19,7 +19,7 @@ import pytest
 from hepcal.findings import parse_case
 from hepcal.reasoning import assess, conditions, network
 from hepcal.reasoning.evidence import Observation, observations
-from hepcal.reasoning.posterior import draw_sums, intervals, posterior
+from hepcal.reasoning.posterior import averaged, draw_sums
 from hepcal.reasoning.similar import top
 
 from tests.conftest import EXAMPLES, ROOT
@@ -143,14 +143,15 @@ def test_intervals_read_the_same_order_statistics_as_a_partition():
         rows = [o.row for o in observations(case, net)]
         if not rows:
             continue
-        bounds, _ = intervals(net, rows)
+        point, bounds, _ = averaged(net, rows)
         p = np.exp(net.log_draws[rows].sum(axis=0) + net.log_prior[:, None].astype(np.float32)
                    - (net.log_draws[rows].sum(axis=0) + net.log_prior[:, None].astype(np.float32)).max(axis=0))
         p /= p.sum(axis=0)
         m = p.shape[1]
         lo_i, hi_i = int(np.floor(0.05 * (m - 1))), int(np.ceil(0.95 * (m - 1)))
         part = np.partition(p, (lo_i, hi_i), axis=1)
-        point = posterior(net, rows)
+        mean = p.mean(axis=1, dtype=np.float64)
+        np.testing.assert_allclose(point, mean / mean.sum(), rtol=1e-12, atol=1e-15)  # the point is the draws' mean
         assert np.array_equal(bounds[:, 0], np.minimum(part[:, lo_i], point))
         assert np.array_equal(bounds[:, 1], np.maximum(part[:, hi_i], point))
 

@@ -18,7 +18,7 @@ from hepcal.knowledge.schema import VariablesFile
 from hepcal.reasoning import assess
 from hepcal.reasoning.network import compile_network
 from hepcal.reasoning.next_finding import information_gain, rank
-from hepcal.reasoning.posterior import averaged, posterior
+from hepcal.reasoning.posterior import averaged, averaged_many, posterior
 
 BASE = {"finding": {"modality": ["ct"], "lesion": "solid", "count": "solitary"}}
 
@@ -70,7 +70,7 @@ def test_the_fit_scores_what_the_engine_computes(net):
     rows = [net.row("finding.calcified", "false"), net.row("finding.count", "solitary"), net.row("finding.lesion", "solid")]
     X = np.zeros((1, net.table.shape[0]))
     X[0, rows] = 1.0
-    got = dirichlet.averaged_posteriors(net, X, net.log_draws)[0]
+    got = averaged_many(net, X, net.log_draws)[0]
     point, _, _ = averaged(net, rows)
     assert np.allclose(got, point, atol=1e-5)
     assert not np.allclose(got, posterior(net, rows), atol=1e-5)  # not the posterior at the means

@@ -33,6 +33,7 @@ from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning.assessment import assess_observations
 from hepcal.reasoning.evidence import observations
 from hepcal.reasoning.network import Network, compile_network, draw_log_likelihoods, with_alpha
+from hepcal.reasoning.posterior import averaged_many
 from hepcal.reasoning.recommendation import most_invasive
 
 # Strengths tried (cases' worth of belief in an expert estimate). 1000 is the ceiling: more would claim a
@@ -60,7 +61,7 @@ def _log_loss(net: Network, d: dirichlet.Design, train: np.ndarray, test: np.nda
     draws of that strength's fit), so the strength is chosen for what the user sees."""
     counts = dirichlet.case_counts(net, d.subset(np.flatnonzero(train))) + extra
     X = d.X[test]
-    P = np.stack([dirichlet.averaged_posteriors(net, X, draw_log_likelihoods(dirichlet.alpha(net, counts, s), net.offsets, net.reference))
+    P = np.stack([averaged_many(net, X, draw_log_likelihoods(dirichlet.alpha(net, counts, s), net.offsets, net.reference))
                   for s in grid])
     p_true = np.where(d.acceptable[test][None], P, 0.0).sum(axis=-1)
     return -np.log(np.clip(p_true, 1e-15, 1.0))

@@ -125,17 +125,3 @@ def _observations(net: Network, series: Sequence[SeriesCount], col: dict[str, in
 
 def alpha(net: Network, counts: np.ndarray, strength: float) -> np.ndarray:
     return strength * net.estimate_table + counts
-
-
-def averaged_posteriors(net: Network, X: np.ndarray, log_draws: np.ndarray) -> np.ndarray:
-    """(N, D) the probability an assessment shows for every case (rows of X): the posterior
-    averaged over the likelihood draws ``log_draws`` (S, D, M), as ``posterior.averaged`` gives it."""
-    S, D, M = log_draws.shape
-    logp = (X.astype(np.float32) @ log_draws.reshape(S, D * M)).reshape(len(X), D, M)
-    logp += net.log_prior.astype(np.float32)[None, :, None]
-    logp -= logp.max(axis=1, keepdims=True)
-    np.exp(logp, out=logp)
-    logp /= logp.sum(axis=1, keepdims=True)
-    p = logp.mean(axis=2, dtype=np.float64)
-    return p / p.sum(axis=1, keepdims=True)
-

@@ -91,24 +91,6 @@ def _bounds(net: Network, p: np.ndarray, point: np.ndarray, level: float) -> tup
     return bounds, (float(min(mal[lo_i], pm)), float(max(mal[hi_i], pm)))
 
 
-def intervals(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL, log_prior: np.ndarray | None = None,
-              point: np.ndarray | None = None) -> tuple[np.ndarray, tuple[float, float]]:
-    """Central ``level`` intervals of every diagnosis's probability and of P(malignant).
-
-    They carry the uncertainty of the likelihoods: the posterior is recomputed under each of
-    the network's parameter draws (``Network.log_draws``, fixed seed, so the output is
-    deterministic) and the interval is read from those posteriors' quantiles. Priors and
-    P(malignant | diagnosis) are population estimates and are held fixed. Each interval is
-    widened, if needed, to contain the point probability (computed from the posterior means).
-    ``point`` is that posterior when the caller has it already (under the same ``log_prior``).
-    Returns ((D, 2) array of [low, high], (low, high) of P(malignant)).
-    """
-    point = posterior(net, rows, log_prior) if point is None else point
-    if len(rows) == 0:
-        return np.column_stack([point, point]), (malignancy_probability(net, point),) * 2
-    return _bounds(net, _drawn_posteriors(net, rows, log_prior), point, level)
-
-
 def averaged(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL,
              log_prior: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """The probability an assessment shows, with its intervals: the posterior averaged over the
@@ -129,3 +111,17 @@ def averaged(net: Network, rows: Sequence[int], level: float = INTERVAL_LEVEL,
     point /= point.sum()
     bounds, mal = _bounds(net, p, point, level)
     return point, bounds, mal
+
+
+def averaged_many(net: Network, X: np.ndarray, log_draws: np.ndarray) -> np.ndarray:
+    """(N, D) :func:`averaged`'s point for many cases at once (rows of the 0/1 design X, default
+    priors) under other draws ``log_draws`` (S, D, M): what choosing the prior strength scores."""
+    S, D, M = log_draws.shape
+    logp = (X.astype(np.float32) @ log_draws.reshape(S, D * M)).reshape(len(X), D, M)
+    logp += net.log_prior.astype(np.float32)[None, :, None]
+    logp -= logp.max(axis=1, keepdims=True)
+    np.exp(logp, out=logp)
+    logp /= logp.sum(axis=1, keepdims=True)
+    p = logp.mean(axis=2, dtype=np.float64)
+    return p / p.sum(axis=1, keepdims=True)
+
