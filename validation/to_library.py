@@ -51,7 +51,7 @@ def contract_names():
             continue
         if inside and not line.startswith("  "):
             break
-        m = re.match(r"\s+(\w+): \{name: \"(.*)\", malignant: \"(.*)\"\}", line)
+        m = re.match(r"\s+(\w+): \{name: \"(.*?)\", malignant: \"(.*?)\"(?:, since: \d+)?\}", line)
         if inside and m:
             names[m.group(1)], malignant[m.group(1)] = m.group(2), m.group(3)
     return names, malignant
