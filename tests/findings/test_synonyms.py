@@ -38,3 +38,15 @@ def test_no_suggestion_for_an_unrelated_word():
     assert "did you mean" not in str(e.value)
     assert "takes values from punctate" in str(e.value)
     assert suggest("finding.calcification", 3, contract().fields["finding.calcification"].values) is None
+
+
+@pytest.mark.parametrize(("word", "advice"), [
+    ("rim", "write [rim];"),  # the right word, but not in a list
+    ("eggshell", "did you mean [rim]?"),  # a reader's word, not in a list
+])
+def test_one_word_where_a_list_is_expected_is_named_as_such(word, advice):
+    with pytest.raises(CaseError) as e:
+        parse_case({"finding": {"calcification": word}})
+    text = str(e.value)
+    assert "is one value, not a list" in text and advice in text
+    assert "did you mean 'rim'" not in text  # never "'rim' … did you mean 'rim'?"

@@ -115,6 +115,10 @@ def _problem_from(err: dict[str, Any]) -> Problem:
         text = shown(value)
         hint = suggest(spec.path, value, spec.values)
         meant = f"did you mean {hint!r}? " if hint else ""
+        if spec.type == "enum_list" and len(loc) == 2 and isinstance(value, str) and hint:
+            # one word where a list is expected: say so, never convert
+            advice = f"write [{hint}];" if hint == value else f"did you mean [{hint}]?"
+            return Problem(path=path, value=value, message=f"{text} is one value, not a list; {advice} expected {spec.allowed()}")
         if spec.type == "enum_list" and len(loc) == 3:
             return Problem(path=path, value=value, message=f"{text} is not allowed; {meant}{spec.path} takes values from {', '.join(spec.values)}")
         if "distinct" in str(err.get("msg", "")):
