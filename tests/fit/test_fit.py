@@ -166,3 +166,19 @@ def test_cross_validation_scores_the_engine_differential_with_its_setting(lib_ro
     assert upper[i] == pytest.approx(a.malignancy_interval[1])
     # not the default-prior posterior
     assert not np.allclose(P[i], averaged_many(net, d.X[i:i + 1], net.log_draws)[0])
+
+
+def test_subgroup_of_benign_cases_proven_without_tissue(tmp_path):
+    """The subgroup holds the benign cases proven by imaging, follow-up, clinical course or
+    serology, and its needle rate counts the needles those patients did without."""
+    cases = [dict(c) for c in CASES]
+    proofs = {"hyd-1": "serology", "hyd-2": "follow_up", "gran-1": "imaging", "met-1": "imaging"}  # met-1: malignant
+    for c in cases:
+        c["diagnosis"] = {**c["diagnosis"], "proof": proofs.get(c["id"], "histology")}
+    lib = cv.library(load(), write_library(tmp_path / "ev", cases=cases))
+    rep = cv.cross_validate(lib, k=2, repeats=1, grid=[5.0])
+    sub = rep["subgroups"]["benign_proven_without_tissue"]["fitted"]
+    assert sub["n_cases"] == 3  # hyd-1, hyd-2, gran-1; not the malignant met-1, not the histology-proven
+    assert sub["measures"]["malignant_cases"]["value"] == 0
+    rate = sub["measures"]["benign_to_needle_or_surgery"]["value"]
+    assert 0.0 <= rate <= 1.0

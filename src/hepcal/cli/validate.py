@@ -77,7 +77,8 @@ def _library_table(r: dict[str, Any]) -> None:
     out.print(f"prior strength chosen: {', '.join(f'{s:g}' for s in chosen)}; {r['seconds']:.1f} s", highlight=False)
 
 
-SUBGROUPS = {"calcification_pattern_stated": "cases that state a calcification pattern"}
+SUBGROUPS = {"calcification_pattern_stated": "cases that state a calcification pattern",
+             "benign_proven_without_tissue": "benign cases proven without tissue (imaging, follow-up, clinical or serology)"}
 SUBGROUP_MEASURES = ("top1", "top3", "log_loss", "ece", "auc_malignant", "malignant_flagged", "benign_to_needle_or_surgery")
 
 

@@ -189,11 +189,27 @@ def _states_pattern(c: LibraryCase) -> bool:
     return bool(finding is not None and finding.calcification)
 
 
+# Proofs that need no needle or operation: a benign case proven so was managed without tissue.
+PROOF_WITHOUT_TISSUE = ("imaging", "follow_up", "clinical", "serology")
+
+
+def _proven_without_tissue(c: LibraryCase) -> bool:
+    """A benign case whose article proves the diagnosis without tissue: a needle or surgery that
+    the plan proposes for it is one the patient did without."""
+    return not c.record.diagnosis.malignant and c.record.diagnosis.proof in PROOF_WITHOUT_TISSUE
+
+
 def _subgroups(scores: dict[str, Scores], cases: Sequence[LibraryCase]) -> dict[str, Any]:
-    """The same measures on the cases that state a calcification pattern: what a reader who has
-    the images states, and where a pattern list (the textbook baseline) is on its own ground."""
-    stated = {c.id for c in cases if _states_pattern(c)}
-    return {"calcification_pattern_stated": {m: summarise(s.subset([i in stated for i in s.case])) for m, s in scores.items()}}
+    """The same measures on two subsets: the cases that state a calcification pattern (what a
+    reader who has the images states, and where a pattern list, the textbook baseline, is on its
+    own ground), and the benign cases proven without tissue (how often the plan asks for a
+    needle or surgery that the real patient did without)."""
+    groups = {"calcification_pattern_stated": _states_pattern, "benign_proven_without_tissue": _proven_without_tissue}
+    out = {}
+    for name, member in groups.items():
+        ids = {c.id for c in cases if member(c)}
+        out[name] = {m: summarise(s.subset([i in ids for i in s.case])) for m, s in scores.items()}
+    return out
 
 
 def _open_set(scorer: _Scorer, d: dirichlet.Design, net: Network) -> dict[str, Any]:
