@@ -182,3 +182,20 @@ def test_subgroup_of_benign_cases_proven_without_tissue(tmp_path):
     assert sub["measures"]["malignant_cases"]["value"] == 0
     rate = sub["measures"]["benign_to_needle_or_surgery"]["value"]
     assert 0.0 <= rate <= 1.0
+
+
+def test_similar_case_agreement_leaves_out_the_case_s_own_publication(tmp_path):
+    """Two hydatid cysts of different articles find each other; two patients of one article
+    may not (they resemble each other for reasons a new patient does not share)."""
+    from hepcal.fit.neighbours import similar_case_agreement
+
+    picked = [c for c in CASES if c["id"] in ("hyd-1", "hyd-2", "met-1")]
+    apart = cv.library(load(), write_library(tmp_path / "apart", cases=picked))
+    together_cases = [dict(c) for c in picked]
+    together_cases[1] = {**together_cases[1], "source": dict(together_cases[0]["source"])}  # hyd-2 from hyd-1's article
+    together = cv.library(load(), write_library(tmp_path / "together", cases=together_cases))
+    a = similar_case_agreement(apart.net, apart.design.cases)
+    t = similar_case_agreement(together.net, together.design.cases)
+    assert a["cases"] == t["cases"] == 3
+    assert a["any_shares_diagnosis"] == pytest.approx(2 / 3)  # each hydatid cyst finds the other; met-1 finds none
+    assert t["any_shares_diagnosis"] == 0.0

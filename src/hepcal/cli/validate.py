@@ -73,6 +73,11 @@ def _library_table(r: dict[str, Any]) -> None:
         out.print(f"outside the vocabulary: {o['cases']} cases; mean top probability {o['mean_top_probability']:.2f}, "
                   f"top ≥ {o['confident_probability']:g} in {o['top_at_or_above_confident']:.0%}"
                   + (f", flagged atypical {o['atypical_rate']:.0%}" if o.get("atypical_rate") is not None else ""), highlight=False)
+    sc = r.get("similar_cases") or {}
+    if sc.get("cases"):
+        out.print(f"similar published cases (leave-one-out over the {sc['cases']} cases, other publications only): the most similar "
+                  f"has the proven diagnosis in {sc['nearest_shares_diagnosis']:.0%}, one of the {sc['count']} in {sc['any_shares_diagnosis']:.0%}",
+                  highlight=False)
     chosen = r.get("strength_chosen_per_fold") or [r.get("strength")]
     out.print(f"prior strength chosen: {', '.join(f'{s:g}' for s in chosen)}; {r['seconds']:.1f} s", highlight=False)
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from hepcal.evidence import LibraryCase, SeriesCount, load_cases, load_holdout, load_series
-from hepcal.fit import baseline, dirichlet
+from hepcal.fit import baseline, dirichlet, neighbours
 from hepcal.fit.metrics import Scores, summarise
 from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning.assessment import assess_observations
@@ -255,7 +255,8 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
             fitted = with_alpha(lib.net, dirichlet.alpha(lib.net, counts, s), "fitted", s)
             scorer.score(scores, d.subset(test), fitted)
     oov = d_all.subset(np.flatnonzero(~d_all.in_vocabulary))
-    open_set = _open_set(scorer, oov, fit_library(lib, k, REPEATS, seed, grid).net) if len(oov.ids) else {"cases": 0}
+    full = fit_library(lib, k, REPEATS, seed, grid).net
+    open_set = _open_set(scorer, oov, full) if len(oov.ids) else {"cases": 0}
     return {
         "mode": "cross-validation",
         "folds": k,
@@ -269,6 +270,7 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
         "models": {m: summarise(scores[m]) for m in MODELS},
         "subgroups": _subgroups(scores, d.cases),
         "open_set": open_set,
+        "similar_cases": neighbours.similar_case_agreement(full, d_all.cases),
         "seconds": round(time.perf_counter() - t0, 2),
     }
 
