@@ -78,6 +78,13 @@ def _library_table(r: dict[str, Any]) -> None:
         out.print(f"similar published cases (leave-one-out over the {sc['cases']} cases, other publications only): the most similar "
                   f"has the proven diagnosis in {sc['nearest_shares_diagnosis']:.0%}, one of the {sc['count']} in {sc['any_shares_diagnosis']:.0%}",
                   highlight=False)
+    nf = r.get("next_finding") or {}
+    if nf.get("cases"):
+        out.print(f"next finding ({nf['cases']} cases stating two or more findings that could be proposed, half of them hidden, "
+                  f"{nf['splits']} times): the one proposed first raises ln P(proven diagnosis) by {nf['gain_proposed']['value']:.2f}, "
+                  f"one at random by {nf['gain_random']['value']:.2f}, the one proposed last by {nf['gain_last']['value']:.2f}; "
+                  f"top-1 {nf['top1_before']['value']:.0%} → {nf['top1_after_proposed']['value']:.0%} "
+                  f"(at random {nf['top1_after_random']['value']:.0%})", highlight=False)
     chosen = r.get("strength_chosen_per_fold") or [r.get("strength")]
     out.print(f"prior strength chosen: {', '.join(f'{s:g}' for s in chosen)}; {r['seconds']:.1f} s", highlight=False)
 

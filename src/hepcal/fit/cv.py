@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from hepcal.evidence import LibraryCase, SeriesCount, load_cases, load_holdout, load_series
-from hepcal.fit import baseline, dirichlet, neighbours
+from hepcal.fit import baseline, dirichlet, neighbours, next_check
 from hepcal.fit.metrics import Scores, summarise
 from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning.assessment import assess_observations
@@ -242,6 +242,8 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
     d = d_all.subset(inv)
     scorer = _Scorer(lib)
     scores = {m: Scores() for m in MODELS}
+    proposals = next_check.NextCheck()
+    hide = np.random.default_rng(seed + 1)  # its own stream: the folds do not depend on it
     chosen: list[float] = []
     rng = np.random.default_rng(seed)
     for r in range(repeats):
@@ -254,6 +256,7 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
             counts = dirichlet.case_counts(lib.net, dt) + lib.series_counts
             fitted = with_alpha(lib.net, dirichlet.alpha(lib.net, counts, s), "fitted", s)
             scorer.score(scores, d.subset(test), fitted)
+            proposals.add(fitted, d.subset(test), hide)
     oov = d_all.subset(np.flatnonzero(~d_all.in_vocabulary))
     full = fit_library(lib, k, REPEATS, seed, grid).net
     open_set = _open_set(scorer, oov, full) if len(oov.ids) else {"cases": 0}
@@ -271,6 +274,7 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
         "subgroups": _subgroups(scores, d.cases),
         "open_set": open_set,
         "similar_cases": neighbours.similar_case_agreement(full, d_all.cases),
+        "next_finding": proposals.summary(seed),
         "seconds": round(time.perf_counter() - t0, 2),
     }
 

@@ -51,7 +51,7 @@ def information_gain(net: Network, post: np.ndarray) -> np.ndarray:
 
 
 @per_network
-def _proposable(net: Network) -> tuple[tuple[bool, str, str, tuple[str, ...], int, int], ...]:
+def proposable(net: Network) -> tuple[tuple[bool, str, str, tuple[str, ...], int, int], ...]:
     """(proposable, key, label, states, first row, end row) of every variable: a single-valued
     variable that the priors do not already assume (``prior_given``)."""
     fields = contract().fields
@@ -67,7 +67,7 @@ def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: in
     table = applicability.modalities(net.kb.source)
     gains = information_gain(net, post)
     values = gains.tolist()
-    variables = _proposable(net)
+    variables = proposable(net)
     out: list[NextFinding] = []
     for i in (-gains).argsort().tolist():
         single, key, label, states, lo, hi = variables[i]
