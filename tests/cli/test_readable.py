@@ -84,6 +84,7 @@ def test_plan_intervals_atypical_and_similar_cases_in_the_table_output(rim_case)
     assert "then: if negative, biopsy" in text and "because A hydatid cyst is possible" in text
     assert "90% range" in text and "consider a diagnosis outside this list" in text
     assert "Hydatid cyst (similarity 81%)" in text and "*Journal*" not in text and "Journal" in text
+    assert "not a second differential" in text  # the caveat above the similar cases
     plain = copy.deepcopy(a)
     for key in ("atypical", "similar_cases", "malignancy_interval"):
         plain.pop(key)

@@ -63,6 +63,7 @@ def test_intervals_atypical_and_similar_cases_in_the_report(sources, kb):
     assert f"{lead['probability_interval'][0]:.0%}–{lead['probability_interval'][1]:.0%}" in html
     assert ATYPICAL_REASON in html and "consider a diagnosis outside this list" in html
     assert "Hydatid cyst (similarity 81%)" in html and "<em>Journal</em>" in html
+    assert "are not a second differential" in html  # the caveat above the similar cases
     assert 'href="https://doi.org/10.1000/example"' in html and 'href="javascript' not in html
     assert "Assessment contract version 2." in html
 

@@ -243,6 +243,7 @@ def test_assess_form_without_script_renders_result(client: TestClient) -> None:
     r = client.post("/assess", data={"csrf_token": token, "history.incidental": "true", "finding.modality": "ct",
                                      "finding.calcification": "rim", "finding.count": "solitary"})
     assert r.status_code == 200 and "Organised haematoma" in r.text and "Most useful next findings" in r.text
+    assert "Published cases like this one" in r.text and "are not a second differential" in r.text
 
 
 def test_openapi_is_published(client: TestClient) -> None:

@@ -25,6 +25,13 @@ ARGUED = 3
 _EMPHASIS = re.compile(r"\*([^*]+)\*")
 
 
+def similar_note() -> str:
+    """The caveat printed above the similar published cases (the report's own words)."""
+    from hepcal.report.messages import messages  # the report's catalogue, read on first use
+
+    return str(messages()["report"]["similar_note"])
+
+
 def bar(p: float) -> str:
     n = round(p * BAR)
     return "█" * n + "·" * (BAR - n)
@@ -167,6 +174,7 @@ class AssessmentView:
         similar = sorted(a.get("similar_cases") or [], key=lambda c: -float(c.get("similarity", 0)))
         if similar:
             lines.append("Published cases like this one:\n", style="bold")
+            lines.append(f"  {similar_note()}\n", style="dim")
             for c in similar:
                 lines.append(f"  {c.get('diagnosis_name') or c.get('diagnosis')} (similarity {pct(float(c.get('similarity', 0)))}): ")
                 lines.append_text(markdown_text(str(c.get("citation", ""))))

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from hepcal import __version__
+from hepcal.report.messages import messages
 from hepcal.web import clock, present
 from hepcal.web.checklist import NONE_OF_THESE, words
 from hepcal.web.joblabels import job_about
@@ -29,7 +30,7 @@ def environment() -> Environment:
     env.globals.update(job_about=job_about, patient_languages=patient_languages)
     env.globals.update(version=__version__, NONE_OF_THESE=NONE_OF_THESE,
                        action_words=present.action_words, outcome_choices=present.outcome_choices,
-                       field_labels=present.field_labels)
+                       field_labels=present.field_labels, report_text=messages()["report"])
     return env
 
 
