@@ -76,3 +76,17 @@ def test_validation_lines_become_library_records(tmp_path):
     (rec,) = read_records(validation=[path])
     assert rec["diagnosis"] == {"raw": "granuloma", "ids": ["granuloma"]}
     assert rec["source"]["url"] == "https://example.org/x" and rec["source"]["doi"] == "10.1000/xyz"
+
+
+def test_a_citation_that_ends_with_its_link_is_shown_without_it():
+    """The link is shown beside the citation: a citation written with it would print it twice."""
+    from hepcal.reasoning.similar import _shown
+
+    url = "https://example.org/case/7"
+    rec = {"id": "x", "diagnosis": {"ids": ["granuloma"], "raw": "granuloma"},
+           "source": {"citation": f"Author A. A case. J Test 2020;1:2. {url}", "url": url}}
+    assert _shown(rec)[4:] == ("Author A. A case. J Test 2020;1:2.", url)
+    other = {**rec, "source": {"citation": "Author A. A case. J Test 2020;1:2.", "url": url}}
+    assert _shown(other)[4] == "Author A. A case. J Test 2020;1:2."
+    alone = {**rec, "source": {"citation": url, "url": url}}  # nothing but the link: kept
+    assert _shown(alone)[4] == url

@@ -88,8 +88,18 @@ def _shown(rec: dict[str, Any]) -> tuple[Any, ...]:
     """(id, has diagnosis ids, first id, raw wording, citation, url) of a record, as similar_cases shows them."""
     ids = rec.get("diagnosis", {}).get("ids") or []
     source = rec.get("source") or {}
-    return (rec["id"], bool(ids), ids[0] if ids else None, rec.get("diagnosis", {}).get("raw"), source.get("citation"),
-            source.get("url") or (f"https://doi.org/{source['doi']}" if source.get("doi") else None))
+    url = source.get("url") or (f"https://doi.org/{source['doi']}" if source.get("doi") else None)
+    return (rec["id"], bool(ids), ids[0] if ids else None, rec.get("diagnosis", {}).get("raw"),
+            _without_trailing(source.get("citation"), url), url)
+
+
+def _without_trailing(citation: str | None, url: str | None) -> str | None:
+    """The citation without the address it ends with when that address is the ``url`` shown
+    beside it (some citations were written with their link; every reader printed it twice)."""
+    if not citation or not url:
+        return citation
+    text = citation.rstrip().rstrip(".").rstrip()
+    return text[: -len(url)].rstrip().rstrip(".,;") + "." if text.endswith(url) and len(text) > len(url) else citation
 
 
 def top(sim: np.ndarray, extra: np.ndarray, count: int) -> list[int]:
