@@ -221,3 +221,22 @@ def test_next_finding_check_ranks_the_hidden_findings():
     assert a["gain_proposed"]["value"] > a["gain_last"]["value"]
     for key in ("gain_proposed", "gain_random", "top1_after_proposed"):
         assert a[key]["low"] <= a[key]["value"] <= a[key]["high"]
+
+
+def test_the_version_names_the_fit_in_use(kb_copy, lib_root):
+    """A refit changes the numbers but not kb.yaml: the version every assessment, report and batch
+    row carries names the fit, so stored results made with other numbers are told apart."""
+    from hepcal.knowledge import load as load_kb
+    from hepcal.reasoning import assess
+
+    case = {"finding": {"calcification": ["rim"], "lesion": "cystic"}}
+    kb = load_kb(kb_copy)
+    plain = assess(case, kb).to_dict()["knowledge_base"]["version"]
+    assert plain == kb.version  # the estimates alone
+    output.fit_and_write(kb, lib_root)
+    first = compile_network(load_kb(kb_copy)).version
+    assert first.startswith(kb.version + "+fit.") and first != plain
+    assert assess(case, load_kb(kb_copy)).to_dict()["knowledge_base"]["version"] == first
+    more = write_library(lib_root.parent / "more", cases=[*CASES, rec("hyd-4", ["hydatid_cyst"], {"calcification": ["rim"]})])
+    output.fit_and_write(load_kb(kb_copy), more)
+    assert compile_network(load_kb(kb_copy)).version not in (first, plain)

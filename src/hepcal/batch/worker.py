@@ -59,7 +59,11 @@ class WorkerContext:
     @property
     def kb_version(self) -> str | None:
         kb = self.resources.get("kb")
-        return getattr(kb, "version", None)
+        if kb is None:
+            return None
+        from hepcal.reasoning.network import network
+
+        return network(kb).version
 
 
 def _imaging_resources() -> dict[str, Any]:

@@ -153,7 +153,6 @@ class AssessmentView:
         if interval(a.get("malignancy_interval")):
             head.append(f" (90% range {interval(a['malignancy_interval'])})")
         head.append("   doubtful" if a["doubtful"] else "   confident", style="yellow" if a["doubtful"] else "green")
-        head.append(f"   knowledge base {a['knowledge_base']['version']}")
         parts: list[Any] = [head]
         if a.get("atypical"):
             reason = f" ({a['atypical_reason']})" if a.get("atypical_reason") else ""
@@ -179,7 +178,8 @@ class AssessmentView:
                 lines.append(f"  {c.get('diagnosis_name') or c.get('diagnosis')} (similarity {pct(float(c.get('similarity', 0)))}): ")
                 lines.append_text(markdown_text(str(c.get("citation", ""))))
                 lines.append((f" {c['url']}" if c.get("url") else "") + "\n")
-        lines.append("Decision support: check the basis above (hepcal explain) before acting.", style="dim")
+        lines.append(f"Knowledge base {a['knowledge_base']['version']}. Decision support: check the basis above (hepcal explain) "
+                     "before acting.", style="dim")
         parts.append(lines)
         body = Group(*parts)
         yield Panel(body, title=self.title, title_align="left") if self.title else body

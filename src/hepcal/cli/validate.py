@@ -13,6 +13,7 @@ from rich.table import Table
 from hepcal.cli.common import EXIT_PARTIAL, error, fail, formats, handle_errors, out, write_line
 from hepcal.findings.io import open_lines
 from hepcal.knowledge import load
+from hepcal.reasoning.network import network
 from hepcal.validation import evaluate, read_labelled
 
 
@@ -182,7 +183,7 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.json:
             write_line(json.dumps(s, indent=2))
         else:
-            _file_table(s, where, kb.version)
+            _file_table(s, where, network(kb).version)
         if report.errors:
             for e in report.errors:
                 error(e)

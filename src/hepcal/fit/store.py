@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 FILE = "fitted.json"
+ID_LENGTH = 10  # hex digits of a fit's identity shown in every version string
 FORMAT = 1
 
 
@@ -48,6 +49,7 @@ class Fitted:
     inputs: dict[str, str]
     entries: dict[tuple[str, str], dict[str, Any]]  # (diagnosis, variable) -> entry
     raw: dict[str, Any]
+    identity: str = ""  # the first hex digits of the file's SHA-256: which numbers an assessment used
 
 
 def path_in(folder: str | Path) -> Path:
@@ -59,9 +61,10 @@ def read(folder: str | Path) -> Fitted | None:
     p = path_in(folder)
     if not p.is_file():
         return None
-    raw = json.loads(p.read_text(encoding="utf-8"))
+    text = p.read_text(encoding="utf-8")
+    raw = json.loads(text)
     entries = {(e["diagnosis"], e["variable"]): e for e in raw["entries"]}
-    return Fitted(float(raw["strength"]), dict(raw["inputs"]), entries, raw)
+    return Fitted(float(raw["strength"]), dict(raw["inputs"]), entries, raw, hashlib.sha256(text.encode("utf-8")).hexdigest()[:ID_LENGTH])
 
 
 def write(folder: str | Path, payload: dict[str, Any]) -> Path:

@@ -175,7 +175,7 @@ def assess_observations(net: Network, case: BaseModel, obs: list[Observation]) -
         doubtful=is_doubtful(net, post),
         recommendation=recommend(net, post, mal, case=case, observations=obs, malignancy_interval=mal_interval),
         next_findings=rank(net, post, observed_keys, kb.policy.next_findings_count, case=case),
-        knowledge_base={"version": kb.version, "name": kb.manifest.name},
+        knowledge_base={"version": net.version, "name": kb.manifest.name},
         observations=obs,
         case=case,
         setting=setting,

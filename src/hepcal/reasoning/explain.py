@@ -92,5 +92,5 @@ def explain_diagnosis(case: BaseModel | Mapping[str, Any], diagnosis_id: str, kb
         "puncture": d.puncture.model_dump(),
         "cautions": [c.text for c in d.cautions],
         "references": [{"key": k, "citation": kb.references[k].citation, "url": kb.references[k].url} for k in cited if k in kb.references],
-        "knowledge_base": {"version": kb.version, "likelihoods": net.fit, "prior_strength": net.strength},
+        "knowledge_base": {"version": net.version, "likelihoods": net.fit, "prior_strength": net.strength},
     }

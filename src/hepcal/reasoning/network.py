@@ -62,6 +62,14 @@ class Network:
     strength: float = DEFAULT_STRENGTH
     evidence: dict = field(default_factory=dict)  # (diagnosis, variable) -> fitted.json entry
     reference: np.ndarray | None = None  # (S,) row each row's log likelihood is read against (prior_given), -1: none
+    fit_identity: str = ""  # of the fitted.json in use (empty: the estimates alone)
+
+    @property
+    def version(self) -> str:
+        """The knowledge base's version with the fit in use (``2.0.0+fit.<hex>``): a refit changes
+        the numbers without changing kb.yaml, and stored assessments, reports and batch runs must
+        tell the two apart."""
+        return f"{self.kb.version}+fit.{self.fit_identity}" if self.fit == "fitted" and self.fit_identity else self.kb.version
 
     def row(self, variable_id: str, state: str) -> int:
         return self.state_index[(variable_id, state)]
@@ -227,7 +235,7 @@ def compile_network(kb: KnowledgeBase, fitted: bool = True) -> Network:
     if fit.inputs.get("estimates") != store.estimates_hash(net.ids, state_keys(net), net.estimate_table):
         return replace(net, fit="stale")  # never apply a fit made from other estimates
     alpha = fit.strength * net.estimate_table + counts_of(net, fit)
-    return replace(with_alpha(net, alpha, "fitted", fit.strength), evidence=fit.entries)
+    return replace(with_alpha(net, alpha, "fitted", fit.strength), evidence=fit.entries, fit_identity=fit.identity)
 
 
 T = TypeVar("T")

@@ -16,6 +16,7 @@ from hepcal.errors import InputError
 from hepcal.findings import load_case, parse_case
 from hepcal.knowledge import KnowledgeBase
 from hepcal.reasoning import Assessment, assess
+from hepcal.reasoning.network import network
 
 CASE_SECTIONS = ("patient", "history", "labs", "finding")
 
@@ -80,7 +81,7 @@ def _number(value: Any) -> float | None:
 
 def _lesion(number: int, raw: Mapping[str, Any], kb: KnowledgeBase, base: Path) -> Lesion:
     stored = raw.get("assessment")
-    if isinstance(stored, Mapping) and stored.get("knowledge_base", {}).get("version") == kb.version:
+    if isinstance(stored, Mapping) and stored.get("knowledge_base", {}).get("version") == network(kb).version:
         assessment = dict(stored)
     else:  # missing, or made with another knowledge base: assess again so the report is consistent
         finding = raw.get("case") or raw.get("finding")
@@ -130,7 +131,7 @@ def from_findings(path: str | Path, kb: KnowledgeBase, *, study: str | Path | No
         kind="scan",
         name=study_path.name if study_path else p.parent.name,
         lesions=lesions,
-        knowledge_base={"version": kb.version, "name": kb.manifest.name},
+        knowledge_base={"version": network(kb).version, "name": kb.manifest.name},
         scan=scan,
         study=study_path,
         seg=(base / str(seg)) if seg else None,

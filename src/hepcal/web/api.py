@@ -77,8 +77,9 @@ def health(request: Request) -> dict[str, Any]:
 
     kb: dict[str, Any]
     try:
-        k = load()
-        kb = {"status": "ok", "version": k.version}
+        from hepcal.reasoning.network import network
+
+        kb = {"status": "ok", "version": network(load()).version}
     except Exception:  # reported, not raised: health must answer even with a broken base
         kb = {"status": "unavailable"}
     return {"status": "ok", "version": __version__, "knowledge_base": kb, "imaging": imaging_available()}

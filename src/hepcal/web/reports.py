@@ -20,8 +20,9 @@ MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "fhir.jso
 def kb_version() -> str:
     try:
         from hepcal.knowledge import load
+        from hepcal.reasoning.network import network
 
-        return str(load().version)
+        return network(load()).version
     except Exception:  # shown as unknown; assessing will report the real problem
         return ""
 
