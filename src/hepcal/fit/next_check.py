@@ -7,7 +7,7 @@ shown), and ask what each hidden finding, added back with the value the article 
 the probability of the proven diagnosis. The measure compares the hidden finding the ranking puts
 first with a hidden finding taken at random (their mean) and with the one it puts last. Under the
 model itself the expected gain in log probability of the true diagnosis *is* the information
-gain, so the ranking is right by construction there; on published cases it has to earn it.
+gain (in nats), so the ranking is right by construction there; on published cases it has to earn it.
 """
 
 from __future__ import annotations
