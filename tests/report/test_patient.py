@@ -115,3 +115,32 @@ def test_chinese_measures_count_sentences_and_common_characters():
     assert m["sentences"] == 2 and m["mean_sentence_length"] == pytest.approx((7 + 10) / 2)
     assert m["common_share"] == 1.0
     assert chinese_measures("瘀")["common_share"] == 0.0  # a level-2 character
+
+
+SHAPES = {
+    # a large solid mass is a lump, not a "small spot", and its size is said in centimetres
+    "mass": ({"finding": {"calcification": ["central_scar"], "lesion": "solid", "size_mm": 110, "count": "solitary"}},
+             "Your scan showed a lump in the liver, about 11 cm across.", "small spot"),
+    "cyst": ({"finding": {"calcification": ["rim"], "lesion": "cystic", "size_mm": 64}},
+             "a lump filled with fluid (a cyst) in the liver, about 6 cm across.", "small spot"),
+    # gas is not calcium: the page must not say it is
+    "gas": ({"finding": {"calcified": False, "location": "central", "count": "innumerable"}},
+            "What the scan showed is not calcium.", "made of calcium"),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_what_was_found_says_spot_lump_or_cyst_and_whether_it_is_calcium(kb, name):
+    from hepcal.report.context import patient_context
+    from hepcal.report.html import render_patient
+    from hepcal.report.source import from_case
+    from tests.report.conftest import NOW
+
+    case, said, not_said = SHAPES[name]
+    source = from_case(case, kb)
+    text = visible_text(render_patient(patient_context(source, kb, now=NOW)))
+    assert said in text and not_said not in text
+    assert flesch_kincaid_grade(text) <= MAX_GRADE
+    zh = visible_text(render_patient(patient_context(source, kb, lang="zh", now=NOW)), end="。")
+    m = chinese_measures(zh)
+    assert m["mean_sentence_length"] <= MAX_ZH_SENTENCE and m["common_share"] >= MIN_ZH_COMMON, m

@@ -379,12 +379,48 @@ def report_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en",
 # -- patient summary -------------------------------------------------------------------------
 
 
-def _found(source: ReportSource, p: Mapping[str, Any]) -> str:
+# A finding the patient reads as a lump rather than a spot: soft tissue or fluid around the
+# calcium, or a size no reader would call small.
+LUMP_LESIONS = ("solid", "mixed", "infiltrative", "cystic")
+LUMP_SIZE_MM = 20.0
+
+
+def _shape(finding: Mapping[str, Any]) -> str:
+    """"spot", "lump" or "cyst": what the patient summary calls the finding."""
+    lesion, size = finding.get("lesion"), finding.get("size_mm")
+    if lesion == "cystic" and finding.get("count") in (None, "solitary"):
+        return "cyst"
+    if lesion in LUMP_LESIONS or (isinstance(size, (int, float)) and size >= LUMP_SIZE_MM):
+        return "lump"
+    return "spot"
+
+
+def _size(finding: Mapping[str, Any], p: Mapping[str, Any]) -> str:
+    size = finding.get("size_mm")
+    if not isinstance(size, (int, float)) or isinstance(size, bool) or size <= 0:
+        return ""
+    cm = f"{round(size / 10):g}" if size >= 15 else f"{size / 10:.1f}"
+    several = finding.get("count") not in (None, "solitary")
+    return p["found_size_largest" if several else "found_size_one"].format(cm=cm)
+
+
+def _found(source: ReportSource, p: Mapping[str, Any]) -> list[str]:
+    """What was found, in words a patient reads: how many, spot or lump, and what it is made of."""
     if source.kind == "scan":
         n = len(source.lesions)
-        return p["found_ct_none"] if n == 0 else (p["found_one"] if n == 1 else p["found_ct_count"].format(n=n))
-    count = source.lesions[0].case.get("finding", {}).get("count")
-    return {"few": p["found_few"], "multiple": p["found_many"], "innumerable": p["found_many"]}.get(count, p["found_one"])
+        if n == 0:
+            return [p["found_ct_none"], p["found_normal"]]
+        return [p["found_one"] if n == 1 else p["found_ct_count"].format(n=n), p["found_what"]]
+    finding = source.lesions[0].case.get("finding", {})
+    count, shape = finding.get("count"), _shape(finding)
+    several = {"few": "few", "multiple": "many", "innumerable": "many"}.get(count, "one")
+    if shape == "spot":
+        first = p[f"found_{several}"]
+    else:
+        first = (p["found_cyst"] if shape == "cyst" else p[f"found_lump_{several}"]).format(size=_size(finding, p))
+    if finding.get("calcified") is False and not finding.get("calcification"):
+        return [first, p["found_not_calcium"]]
+    return [first, p["found_what" if shape == "spot" else "found_what_lump"]]
 
 
 def _meanings(source: ReportSource, kb: KnowledgeBase) -> tuple[list[str], bool]:
@@ -471,7 +507,7 @@ def patient_context(source: ReportSource, kb: KnowledgeBase, *, lang: str = "en"
     cancer = (p["cancer_low"] if mal < pol.malignancy_negligible.value
               else p["cancer_unlikely"] if mal < pol.malignancy_not_excluded.value else p["cancer_possible"])
     normal = not source.lesions
-    found = [_found(source, p)] + ([p["found_normal"]] if normal else [p["found_what"]])
+    found = _found(source, p)
     return {
         "m": m,
         "p": p,
