@@ -144,3 +144,20 @@ def test_what_was_found_says_spot_lump_or_cyst_and_whether_it_is_calcium(kb, nam
     zh = visible_text(render_patient(patient_context(source, kb, lang="zh", now=NOW)), end="。")
     m = chinese_measures(zh)
     assert m["mean_sentence_length"] <= MAX_ZH_SENTENCE and m["common_share"] >= MIN_ZH_COMMON, m
+
+
+def test_a_scan_with_a_calcified_mass_among_its_lesions_does_not_call_them_all_small_spots(kb):
+    from dataclasses import replace
+
+    from hepcal.report.context import patient_context
+    from hepcal.report.html import render_patient
+    from hepcal.report.source import from_case
+    from tests.report.conftest import NOW
+
+    spot = from_case({"finding": {"calcification": ["punctate"], "lesion": "none", "size_mm": 4}}, kb).lesions[0]
+    mass = from_case({"finding": {"calcification": ["coarse"], "lesion": "solid", "size_mm": 60}}, kb).lesions[0]
+    spots = replace(from_case({"finding": {"calcified": True}}, kb), kind="scan", lesions=(spot, replace(spot, number=2)))
+    mixed = replace(spots, lesions=(spot, replace(mass, number=2)))
+    said = {name: visible_text(render_patient(patient_context(src, kb, now=NOW))) for name, src in (("spots", spots), ("mixed", mixed))}
+    assert "Your scan showed 2 small spots in the liver." in said["spots"]
+    assert "Your scan showed 2 spots or lumps with calcium in the liver." in said["mixed"] and "small spots" not in said["mixed"]

@@ -406,11 +406,12 @@ def _size(finding: Mapping[str, Any], p: Mapping[str, Any]) -> str:
 
 def _found(source: ReportSource, p: Mapping[str, Any]) -> list[str]:
     """What was found, in words a patient reads: how many, spot or lump, and what it is made of."""
-    if source.kind == "scan":
-        n = len(source.lesions)
-        if n == 0:
-            return [p["found_ct_none"], p["found_normal"]]
-        return [p["found_one"] if n == 1 else p["found_ct_count"].format(n=n), p["found_what"]]
+    n = len(source.lesions)
+    if source.kind == "scan" and n == 0:
+        return [p["found_ct_none"], p["found_normal"]]
+    if source.kind == "scan" and n > 1:
+        lumps = any(_shape(les.case.get("finding", {})) != "spot" for les in source.lesions)
+        return [p["found_ct_lumps" if lumps else "found_ct_count"].format(n=n), p["found_what_lumps" if lumps else "found_what"]]
     finding = source.lesions[0].case.get("finding", {})
     count, shape = finding.get("count"), _shape(finding)
     several = {"few": "few", "multiple": "many", "innumerable": "many"}.get(count, "one")
