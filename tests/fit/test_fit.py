@@ -240,3 +240,16 @@ def test_the_version_names_the_fit_in_use(kb_copy, lib_root):
     more = write_library(lib_root.parent / "more", cases=[*CASES, rec("hyd-4", ["hydatid_cyst"], {"calcification": ["rim"]})])
     output.fit_and_write(load_kb(kb_copy), more)
     assert compile_network(load_kb(kb_copy)).version not in (first, plain)
+
+
+def test_a_changed_evidence_mapping_makes_the_fit_stale(kb_copy, lib_root):
+    """variables.yaml decides what the library's cases count for (a superseded key is not
+    counted): changing it without refitting must show, even when no estimate changed."""
+    from hepcal.knowledge import load as load_kb
+
+    output.fit_and_write(load_kb(kb_copy), lib_root)
+    assert output.staleness(load_kb(kb_copy), lib_root) == []
+    path = kb_copy / "variables.yaml"
+    path.write_text(path.read_text().replace("    superseded_by: [finding.calcification=central_scar]\n", ""))
+    problems = output.staleness(load_kb(kb_copy), lib_root)
+    assert len(problems) == 1 and "how case keys become evidence" in problems[0]

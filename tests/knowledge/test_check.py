@@ -115,3 +115,11 @@ def test_a_number_given_twice_in_a_diagnosis_file_is_refused(kb_copy):
     with pytest.raises(KnowledgeBaseError) as info:
         load(kb_copy)
     assert any("granuloma.yaml" in p and "appears twice" in p for p in info.value.problems), info.value.problems
+
+
+def test_superseded_by_names_a_value_of_its_key(kb_copy):
+    path = kb_copy / "variables.yaml"
+    path.write_text(path.read_text().replace("finding.calcification=central_scar", "finding.calcification=stellate"))
+    with pytest.raises(KnowledgeBaseError) as info:
+        load(kb_copy)
+    assert any("'stellate' is not a value of finding.calcification" in p for p in info.value.problems), info.value.problems

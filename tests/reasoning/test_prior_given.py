@@ -114,3 +114,20 @@ def test_atypical_score_reads_probabilities_not_ratios(net):
     v = judge(net, rows, Calibration(-np.inf, 0.05, 0, 1))
     expected = np.log(net.table[rows]).mean(axis=0)
     assert v.score == pytest.approx(expected.max()) and v.score <= 0.0
+
+
+def test_a_calcified_central_scar_counts_the_scar_once(net):
+    """calcification: [central_scar] already says there is a central scar: entering the scar too
+    changes nothing, the scar is not proposed as the next finding, and denying it is refused."""
+    from hepcal.findings import CaseError
+    from hepcal.reasoning import assess
+
+    pattern = {"finding": {"calcification": ["central_scar"], "lesion": "solid"}}
+    both = {"finding": {**pattern["finding"], "central_scar": True}}
+    a, b = assess(pattern).to_dict(), assess(both).to_dict()
+    assert [(e["id"], e["probability"]) for e in a["differential"]] == [(e["id"], e["probability"]) for e in b["differential"]]
+    assert "finding.central_scar" not in [n["finding"] for n in a["next_findings"]]
+    scar_only = assess({"finding": {"lesion": "solid", "central_scar": True}}).to_dict()
+    assert "finding.central_scar" not in [n["finding"] for n in scar_only["next_findings"]]  # entered, so not asked
+    with pytest.raises(CaseError, match="central_scar is false"):
+        assess({"finding": {"calcification": ["central_scar"], "central_scar": False}})

@@ -54,6 +54,7 @@ class Conflict:
     value: object
     excludes: str
     message: str
+    member: str | None = None  # only when the excluded list key lists this value
 
 
 @dataclass(frozen=True)
@@ -94,5 +95,5 @@ def contract() -> Contract:
         sections=sections,
         diagnoses=dict(raw["diagnoses"]),
         actions=tuple(raw["actions"]),
-        conflicts=tuple(Conflict(c["key"], c["is"], c["excludes"], c["message"]) for c in raw.get("conflicts", ())),
+        conflicts=tuple(Conflict(c["key"], c["is"], c["excludes"], c["message"], c.get("member")) for c in raw.get("conflicts", ())),
     )

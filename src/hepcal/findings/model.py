@@ -169,7 +169,11 @@ def without_conflicts(data: dict[str, Any]) -> dict[str, Any]:
         section, key = rule.key.split(".", 1)
         if out.get(section, {}).get(key) == rule.value:
             ex_section, ex_key = rule.excludes.split(".", 1)
-            out.get(ex_section, {}).pop(ex_key, None)
+            keys = out.get(ex_section, {})
+            if rule.member is None:
+                keys.pop(ex_key, None)
+            elif isinstance(keys.get(ex_key), list) and rule.member in keys[ex_key]:
+                keys[ex_key] = [v for v in keys[ex_key] if v != rule.member]
     return out
 
 
@@ -179,6 +183,8 @@ def _conflicts(case: BaseModel) -> list[Problem]:
     for rule in contract().conflicts:
         value = _value(case, rule.key)
         other = _value(case, rule.excludes)
+        if rule.member is not None:
+            other = other if other and rule.member in other else None
         if value is not None and value == rule.value and other:
             out.append(Problem(path=rule.excludes, value=other, message=rule.message))
     return out

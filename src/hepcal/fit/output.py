@@ -1,8 +1,9 @@
 """What ``hepcal kb fit`` writes and what ``hepcal kb check`` verifies about it.
 
 The inputs of a fit are hashed: the expert estimates (the compiled table, so any change of a
-diagnosis file or of defaults.yaml shows), the library's development files (``cases/`` and
-``series/``: the hold-out is not an input) and the fit's settings. The fitted file is stale as
+diagnosis file or of defaults.yaml shows), how case keys become evidence (``variables.yaml``), the
+library's development files (``cases/`` and ``series/``: the hold-out is not an input) and the
+fit's settings. The fitted file is stale as
 soon as any of them differs.
 """
 
@@ -35,6 +36,9 @@ def input_hashes(net: Network, root: str | Path | None = None, k: int = cv.FOLDS
 
     return {
         "estimates": store.estimates_hash(net.ids, state_keys(net), net.estimate_table),
+        # how case keys become evidence (superseded keys, derived readings, prior_given): a change
+        # there changes what the library's cases count for without changing the estimates
+        "mapping": store.files_hash([Path(net.kb.source) / "variables.yaml"], Path(net.kb.source)),
         "library": store.files_hash(library_files(base, include_holdout=False), base),
         "settings": hashlib.sha256(json.dumps(settings(k, repeats, seed), sort_keys=True).encode()).hexdigest(),
     }
@@ -106,6 +110,7 @@ def staleness(kb: KnowledgeBase, root: str | Path | None = None, required: bool 
     now = input_hashes(compile_network(kb, fitted=False), root, settings_.get("folds", cv.FOLDS),
                        settings_.get("repeats", cv.REPEATS), settings_.get("seed", cv.SEED))
     why = {"estimates": "the expert estimates (diagnoses/*.yaml, defaults.yaml or variables.yaml) changed",
+           "mapping": "how case keys become evidence (variables.yaml: superseded keys, derived readings) changed",
            "library": "the case library (evidence/cases/, evidence/series/) changed",
            "settings": "the fitting procedure or its settings changed"}
     return [f"{store.FILE}: stale: {why[k]} since it was fitted; run `hepcal kb fit`" for k in why if fit.inputs.get(k) != now[k]]

@@ -82,9 +82,12 @@ def check(kb) -> list[str]:  # noqa: ANN001 - KnowledgeBase, imported lazily to 
         if lowers != sorted(lowers) or len(set(lowers)) != len(lowers):
             problems.append(f"variables.yaml: {d.key}: limits must have strictly ascending lower bounds")
     for v in kb.variables:
-        for key in v.superseded_by:
+        for entry in v.superseded_by:
+            key, _, value = entry.partition("=")
             if key not in c.fields:
-                problems.append(f"variables.yaml: {v.key}: superseded_by {key!r} is not a key of the case format")
+                problems.append(f"variables.yaml: {v.key}: superseded_by {entry!r} is not a key of the case format")
+            elif value and c.fields[key].values and value not in c.fields[key].values:
+                problems.append(f"variables.yaml: {v.key}: superseded_by {entry!r}: {value!r} is not a value of {key}")
     for key in c.fields:
         if key not in covered:
             problems.append(f"variables.yaml: case key {key} is not mapped (give it a kind, or kind: ignored with why)")

@@ -8,6 +8,7 @@ is a complete description: its listed values are present and the others absent, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,20 @@ def _by_key(net: Network) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
+def superseded(by: tuple[str, ...], flat: Mapping[str, Any]) -> bool:
+    """Whether another entered key already carries a key's evidence: ``key`` when it is given and
+    not empty, ``key=value`` when it equals (a list key: lists) that value."""
+    for entry in by:
+        key, _, value = entry.partition("=")
+        given = flat.get(key)
+        if not value:
+            if given:
+                return True
+        elif given is not None and (value in given if isinstance(given, (list, tuple)) else str(given) == value):
+            return True
+    return False
+
+
 def observations(case: BaseModel, net: Network) -> list[Observation]:
     """Every observed (variable, state) pair of a validated case.
 
@@ -91,7 +106,7 @@ def observations(case: BaseModel, net: Network) -> list[Observation]:
             out.append(_observation(var.id, state, row[(var.id, state)], label, keys))
             continue
         raw = flat.get(var.key)
-        if raw is None or (var.superseded_by and any(flat.get(k) for k in var.superseded_by)):
+        if raw is None or superseded(var.superseded_by, flat):
             continue
         if var.member is not None:
             state = "true" if var.member in raw else "false"

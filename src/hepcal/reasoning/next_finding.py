@@ -17,6 +17,7 @@ import numpy as np
 from hepcal.findings.contract import contract
 from hepcal.reasoning import applicability
 from hepcal.reasoning.conditions import entered
+from hepcal.reasoning.evidence import superseded
 from hepcal.reasoning.network import Network, per_network
 from hepcal.reasoning.posterior import entropy_bits
 
@@ -63,7 +64,8 @@ def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: in
     """The ``count`` most informative single-valued keys not yet observed that one of the case's
     modalities can show."""
     observed = set(observed_keys)
-    mods = set(entered(case).get("finding.modality") or ()) if case is not None else set()
+    flat = entered(case) if case is not None else {}
+    mods = set(flat.get("finding.modality") or ())
     table = applicability.modalities(net.kb.source)
     gains = information_gain(net, post)
     values = gains.tolist()
@@ -71,8 +73,8 @@ def rank(net: Network, post: np.ndarray, observed_keys: Iterable[str], count: in
     out: list[NextFinding] = []
     for i in (-gains).argsort().tolist():
         single, key, label, states, lo, hi = variables[i]
-        if not single or key in observed or not applicability.observable(key, mods, table):
-            continue
+        if not single or key in observed or not applicability.observable(key, mods, table) or superseded(net.variables[i].superseded_by, flat):
+            continue  # a key another entered key already answers (a calcified central scar: the scar) is not asked
         if values[i] < 1e-4:
             break
         p_states = net.table[lo:hi] @ post
