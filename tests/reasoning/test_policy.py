@@ -173,3 +173,27 @@ def test_conditions_language():
     assert holds({"malignancy": {"min": 0.1}}, f)
     cond = {"any": [{"finding.change": "growing"}, {"finding.calcification": "rim"}], "finding.enhancement": {"entered": False}}
     assert holds(cond, f) and cited_keys(cond, f) == {"finding.calcification"}
+
+
+def test_reasons_never_round_a_probability_to_certainty():
+    from hepcal.reasoning.recommendation import Shown
+
+    assert f"{Shown(0.996):.0%}" == ">99%" and f"{Shown(0.003):.0%}" == "<1%"
+    assert f"{Shown(1.0):.0%}" == "100%" and f"{Shown(0.0):.0%}" == "0%" and f"{Shown(0.994):.0%}" == "99%"
+    assert f"{Shown(0.9996):.1%}" == ">99.9%" and f"{Shown(0.5):.1f}" == "0.5"
+
+
+def test_a_probable_malignancy_is_not_merely_not_excluded():
+    """A textbook fibrolamellar carcinoma: the reasons say malignancy is more likely than not,
+    and no reason states 100 %."""
+    from hepcal.reasoning import assess
+
+    case = {"patient": {"age_years": 22, "sex": "female"}, "labs": {"afp_elevated": False},
+            "finding": {"modality": ["ct"], "calcification": ["central_scar"], "count": "solitary", "size_mm": 110,
+                        "lesion": "solid", "enhancement": "heterogeneous", "background_liver": "normal"}}
+    a = assess(case).to_dict()
+    reasons = a["recommendation"]["reasons"]
+    assert a["malignancy_probability"] > 0.5
+    assert any(r.startswith("Malignancy is more likely than not") for r in reasons), reasons
+    assert not any("cannot be excluded" in r for r in reasons)
+    assert not any("100%" in r for r in reasons), reasons

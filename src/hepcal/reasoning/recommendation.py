@@ -103,6 +103,28 @@ def _default_steps(d, t: Mapping[str, str]) -> list[PlanStep]:  # noqa: ANN001 -
     return [PlanStep(action=d.management.action, text=t[f"step.{d.management.action}"].format(name=d.name))]
 
 
+MORE_LIKELY_THAN_NOT = 0.5  # the wording's own boundary, not a clinical threshold
+
+
+class Shown(float):
+    """A probability as a reason states it: never rounded up to certainty or down to nothing
+    (0.996 reads ">99%", 0.003 "<1%"), since a clinician reads "100%" as certain."""
+
+    def __format__(self, spec: str) -> str:
+        if spec.endswith("%") and spec.startswith(".") and spec[1:-1].isdigit():
+            step = 10.0 ** -(int(spec[1:-1]) + 2)  # the smallest shown difference
+            if 1.0 - step / 2 <= self < 1.0:
+                return ">" + format(1.0 - step, spec)
+            if 0.0 < self < step / 2:
+                return "<" + format(step, spec)
+        return format(float(self), spec)
+
+
+def say(texts: Mapping[str, str], key: str, **values: Any) -> str:
+    """A policy text filled in, its probabilities shown as :class:`Shown`."""
+    return texts[key].format(**{k: Shown(v) if isinstance(v, (float, np.floating)) else v for k, v in values.items()})
+
+
 def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = None,
               observations: Sequence[Observation] = (),
               malignancy_interval: Sequence[float] | None = None) -> Recommendation:
@@ -127,45 +149,49 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
     named, named_keys = _findings_for(net, observations, top)
     if not is_doubtful(net, post):
         rule = "confident_diagnosis"
-        add(t["confident"].format(name=lead.name, probability=post[top]))
+        add(say(t, "confident", name=lead.name, probability=post[top]))
         if named:
-            add(t["findings_for"].format(name=lead.name, findings="; ".join(named)), named_keys)
+            add(say(t, "findings_for", name=lead.name, findings="; ".join(named)), named_keys)
         own = [(r.text, frozenset(conditions.cited_keys(r.when, facts))) for r in lead.management.reasons if _applies(r, facts)]
-        why = t["step_reason_confident"].format(name=lead.name, probability=post[top])
+        why = say(t, "step_reason_confident", name=lead.name, probability=post[top])
         steps = [from_data(s, why, "confident_diagnosis") for s in _default_steps(lead, t)]
     else:
-        add(t["doubtful"].format(name=lead.name, probability=post[top]))
+        add(say(t, "doubtful", name=lead.name, probability=post[top]))
         if named:
-            add(t["findings_for"].format(name=lead.name, findings="; ".join(named)), named_keys)
+            add(say(t, "findings_for", name=lead.name, findings="; ".join(named)), named_keys)
         likely = _covering(post, pol.same_management_probability.value)
         actions = {kb.diagnoses[i].management.action for i in likely}
         if len(actions) == 1:
             action = actions.pop()
             rule = "doubtful_same_management"
             names = ", ".join(kb.diagnoses[i].name for i in likely)
-            add(t["same_management"].format(names=names, action_words=t[f"actions.{action}"]))
-            why = t["step_reason_same_management"].format(names=names, action_words=t[f"actions.{action}"])
+            add(say(t, "same_management", names=names, action_words=t[f"actions.{action}"]))
+            why = say(t, "step_reason_same_management", names=names, action_words=t[f"actions.{action}"])
             steps = [from_data(PlanStep(action=action, text=t[f"step.{action}"].format(name=names)), why, rule)]
         elif pol.doubt_needle_malignancy is not None and upper < pol.doubt_needle_malignancy.value:
             # Doubt among diagnoses that malignancy is not among (to the upper bound): imaging
             # settles it, a needle would not change what is done (policy.yaml, measured).
             rule = "doubtful_no_needle"
-            add(t["doubtful_no_needle"].format(upper=upper))
-            why = t["step_reason_doubtful_no_needle"].format(name=lead.name, probability=post[top], upper=upper)
+            add(say(t, "doubtful_no_needle", upper=upper))
+            why = say(t, "step_reason_doubtful_no_needle", name=lead.name, probability=post[top], upper=upper)
             characterise = conditions.holds(pol.plan.characterise_when, facts)
             steps = [from_data(pol.plan.steps["characterise" if characterise else "doubtful_follow_up"], why, rule)]
         else:
             rule = "doubtful_biopsy_offered"
             add(t["biopsy_offered"])
-            why = t["step_reason_doubtful"].format(name=lead.name, probability=post[top])
+            why = say(t, "step_reason_doubtful", name=lead.name, probability=post[top])
             steps = [from_data(pol.plan.steps["doubtful_biopsy"], why, rule)]
 
     level = pol.malignancy_not_excluded.value
-    if upper >= level:
+    lower = float(malignancy_interval[0]) if malignancy_interval is not None else malignancy
+    if malignancy >= MORE_LIKELY_THAN_NOT:  # "cannot be excluded" would understate it
+        key = "malignancy_likely_interval" if malignancy_interval is not None else "malignancy_likely"
+        add(say(t, key, malignancy=malignancy, upper=upper, lower=lower))
+    elif upper >= level:
         key = "malignancy_not_excluded_interval" if malignancy_interval is not None else "malignancy_not_excluded"
-        add(t[key].format(malignancy=malignancy, upper=upper))
+        add(say(t, key, malignancy=malignancy, upper=upper, lower=lower))
     else:
-        add(t["malignancy_low"].format(malignancy=malignancy))
+        add(say(t, "malignancy_low", malignancy=malignancy))
 
     base_actions = {s.action for s in steps}
     if not base_actions & set(pol.malignancy_work_up_actions) and upper >= level:
@@ -177,7 +203,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             unaddressed *= upper / malignancy  # the same share of the upper bound
         if unaddressed >= level:
             words = t[f"actions.{steps[0].action}"]
-            text = t["malignancy_work_up"].format(malignancy=unaddressed, action_words=words)
+            text = say(t, "malignancy_work_up", malignancy=unaddressed, action_words=words)
             add(text)
             rule = "malignancy_not_excluded"
             steps = [from_data(pol.plan.steps["malignancy_work_up"], text, rule)]
@@ -191,7 +217,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
         # (a needle a must-not-miss rule asks for below, after its imaging, stays).
         if any(s.action in needles for s in steps):
             names = ", ".join(kb.diagnoses[i].name for i in sorted(avoid, key=lambda j: -post[j]))
-            add(t["needle_withheld"].format(names=names, probability=float(post[avoid].sum())))
+            add(say(t, "needle_withheld", names=names, probability=float(post[avoid].sum())))
         steps = [s for s in steps if s.action not in needles]
 
     forced, forbidden, fired = must_not_miss(pol, facts)
@@ -207,7 +233,7 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
         careful = [i for i in known.careful if post[i] >= caution]
         for i in sorted(avoid + careful, key=lambda j: -post[j]):
             d = kb.diagnoses[i]
-            text = t["exclude_before_needle"].format(name=d.name, probability=post[i])
+            text = say(t, "exclude_before_needle", name=d.name, probability=post[i])
             add(text)
             ex = d.management.exclude
             if ex is None:
@@ -221,8 +247,8 @@ def recommend(net: Network, post: np.ndarray, malignancy: float, *, case: Any = 
             steps.append(from_data(char, t["step_reason_characterise"], "characterise", before_needle=True))
 
     if not steps:  # rules that forbid every step offered: the case goes to a specialist
-        steps = [from_data(PlanStep(action="specialist_referral", text=t["step.specialist_referral"].format(name=lead.name)),
-                           t["doubtful"].format(name=lead.name, probability=post[top]), "fallback")]
+        steps = [from_data(PlanStep(action="specialist_referral", text=say(t, "step.specialist_referral", name=lead.name)),
+                           say(t, "doubtful", name=lead.name, probability=post[top]), "fallback")]
     plan = order(steps, pol.plan.rank, needles, t["then_default"])
     if not any(s.action in needles for s in plan):
         # A rule or a diagnosis that must not be punctured took the offered biopsy out: its
