@@ -63,7 +63,7 @@ def test_wide_console_adds_bar_and_basis_columns():
 
 
 def test_probabilities_are_percentages():
-    assert pct(0.4) == "40%" and pct(0.004) == "0.4%" and pct(0.9996) == "100.0%" and pct(1.0) == "100%"
+    assert pct(0.4) == "40%" and pct(0.004) == "0.4%" and pct(0.9996) == ">99.9%" and pct(0.0003) == "<0.1%" and pct(1.0) == "100%"
     r = runner.invoke(app, ["assess", str(EXAMPLES / "seed-rim-calcified-mass.yaml")], env={"COLUMNS": "80"})
     assert "%" in r.stdout and " 0.53 " not in r.stdout
 

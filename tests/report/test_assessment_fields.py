@@ -161,3 +161,12 @@ def test_fhir_conclusion_names_the_plan_and_the_atypical_notice(sources):
     assert "Laboratory tests → Biopsy" in conclusion and "consider a diagnosis outside this list" in conclusion
     plain = fhir.bundle(sources[0], now=NOW)["entry"][0]["resource"]["conclusion"]
     assert "outside this list" not in plain
+
+
+def test_report_percentages_are_never_rounded_to_certainty():
+    from hepcal.report.context import Words
+    from hepcal.report.messages import messages
+
+    w = Words(messages("en"))
+    assert w.percent(0.9996) == ">99.9%" and w.percent(0.0003) == "<0.1%" and w.percent(1.0) == "100%"
+    assert w.percent(0.996) == "99.6%" and w.percent(0.5) == "50%"

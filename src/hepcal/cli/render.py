@@ -38,7 +38,12 @@ def bar(p: float) -> str:
 
 
 def pct(p: float) -> str:
-    """A probability as a percentage, with a decimal where 0% or 100% would mislead."""
+    """A probability as a percentage, with a decimal where 0% or 100% would mislead, and never
+    rounded to certainty (">99.9%", "<0.1%")."""
+    if 0.9995 <= p < 1.0:
+        return ">99.9%"
+    if 0.0 < p < 0.0005:
+        return "<0.1%"
     return f"{p:.0%}" if p in (0.0, 1.0) or 0.095 <= p <= 0.995 else f"{p:.1%}"
 
 

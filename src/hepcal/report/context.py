@@ -88,6 +88,10 @@ class Words:
         return label
 
     def percent(self, p: float) -> str:
+        if 0.9995 <= p < 1.0:  # never rounded to certainty or to nothing
+            return ">" + self.m["percent_fine"].format(value=0.999)
+        if 0.0 < p < 0.0005:
+            return "<" + self.m["percent_fine"].format(value=0.001)
         coarse = p == 0 or p == 1 or 0.095 <= p <= 0.995  # keep 0.4% and 99.6% from reading as 0% / 100%
         fmt = self.m["percent"] if coarse else self.m["percent_fine"]
         return fmt.format(value=p)
