@@ -176,7 +176,7 @@ def test_conditions_language():
 
 
 def test_reasons_never_round_a_probability_to_certainty():
-    from hepcal.reasoning.recommendation import Shown
+    from hepcal.reasoning.shown import Shown
 
     assert f"{Shown(0.996):.0%}" == ">99%" and f"{Shown(0.003):.0%}" == "<1%"
     assert f"{Shown(1.0):.0%}" == "100%" and f"{Shown(0.0):.0%}" == "0%" and f"{Shown(0.994):.0%}" == "99%"

@@ -18,6 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from hepcal.reasoning.shown import Shown
+
 BAR = 20
 WIDE = 120  # console columns from which the bar and the for/against column sit in the table
 ROWS = 8
@@ -39,12 +41,8 @@ def bar(p: float) -> str:
 
 def pct(p: float) -> str:
     """A probability as a percentage, with a decimal where 0% or 100% would mislead, and never
-    rounded to certainty (">99.9%", "<0.1%")."""
-    if 0.9995 <= p < 1.0:
-        return ">99.9%"
-    if 0.0 < p < 0.0005:
-        return "<0.1%"
-    return f"{p:.0%}" if p in (0.0, 1.0) or 0.095 <= p <= 0.995 else f"{p:.1%}"
+    rounded to certainty (">99.9%", "<0.1%": :class:`~hepcal.reasoning.shown.Shown`)."""
+    return format(Shown(p), ".0%" if p in (0.0, 1.0) or 0.095 <= p <= 0.995 else ".1%")
 
 
 def interval(value: Any) -> str:

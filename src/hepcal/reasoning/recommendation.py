@@ -21,6 +21,7 @@ from hepcal.reasoning import conditions
 from hepcal.reasoning.evidence import Observation
 from hepcal.reasoning.network import Network, per_network
 from hepcal.reasoning.plan import Step, from_data, must_not_miss, order
+from hepcal.reasoning.shown import Shown
 
 FINDINGS_NAMED = 3  # entered findings named in the "findings for" reason
 SHOWN = 0.05  # as in explanation: a weight below this does not argue for anything
@@ -104,20 +105,6 @@ def _default_steps(d, t: Mapping[str, str]) -> list[PlanStep]:  # noqa: ANN001 -
 
 
 MORE_LIKELY_THAN_NOT = 0.5  # the wording's own boundary, not a clinical threshold
-
-
-class Shown(float):
-    """A probability as a reason states it: never rounded up to certainty or down to nothing
-    (0.996 reads ">99%", 0.003 "<1%"), since a clinician reads "100%" as certain."""
-
-    def __format__(self, spec: str) -> str:
-        if spec.endswith("%") and spec.startswith(".") and spec[1:-1].isdigit():
-            step = 10.0 ** -(int(spec[1:-1]) + 2)  # the smallest shown difference
-            if 1.0 - step / 2 <= self < 1.0:
-                return ">" + format(1.0 - step, spec)
-            if 0.0 < self < step / 2:
-                return "<" + format(step, spec)
-        return format(float(self), spec)
 
 
 def say(texts: Mapping[str, str], key: str, **values: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from hepcal import __version__, yamlfile
 from hepcal.findings import contract
 from hepcal.knowledge import KnowledgeBase
+from hepcal.reasoning.shown import Shown
 from hepcal.report.messages import messages
 from hepcal.report.source import Lesion, ReportSource
 
@@ -88,13 +89,9 @@ class Words:
         return label
 
     def percent(self, p: float) -> str:
-        if 0.9995 <= p < 1.0:  # never rounded to certainty or to nothing
-            return ">" + self.m["percent_fine"].format(value=0.999)
-        if 0.0 < p < 0.0005:
-            return "<" + self.m["percent_fine"].format(value=0.001)
         coarse = p == 0 or p == 1 or 0.095 <= p <= 0.995  # keep 0.4% and 99.6% from reading as 0% / 100%
         fmt = self.m["percent"] if coarse else self.m["percent_fine"]
-        return fmt.format(value=p)
+        return fmt.format(value=Shown(p))  # and never rounded to certainty or to nothing
 
     def interval(self, value: Any) -> str | None:
         """A [low, high] probability interval in words ("31–52%"), or None when absent."""

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from hepcal.findings.contract import contract
+from hepcal.reasoning.shown import Shown
 from hepcal.web.checklist import words
 
 _OBS = re.compile(r"^(?P<key>[a-z_]+\.[a-z0-9_]+)(?P<op>=|≠)(?P<value>.*)$")
@@ -49,11 +50,8 @@ def finding_text(observation: str) -> str:
 
 
 def percent(p: float) -> str:
-    if p >= 0.995:
-        return ">99%"
-    if p < 0.005:
-        return "<1%" if p > 0 else "0%"
-    return f"{p:.0%}"
+    """Whole percentages, never rounded to 100 % or 0 % (">99%", "<1%")."""
+    return format(Shown(float(p)), ".0%")
 
 
 def outcome_choices(finding: str, outcomes: dict[str, float]) -> list[dict[str, Any]]:
