@@ -7,7 +7,7 @@ import numpy as np
 
 from hepcal.knowledge import load
 from hepcal.reasoning import assess
-from hepcal.reasoning.network import compile_network, group_sums, with_alpha
+from hepcal.reasoning.network import compile_network, group_sums, relative_to_reference, with_alpha
 from hepcal.reasoning.posterior import averaged
 
 
@@ -32,13 +32,16 @@ def test_intervals_cover_the_true_posterior_at_the_nominal_rate():
                 picks = rng.choice(hi - lo, size=cases_per_dx, p=truth[lo:hi, j] / truth[lo:hi, j].sum())
                 np.add.at(counts[:, j], lo + picks, 1.0)
         net = with_alpha(base, strength * base.estimate_table + counts, "fitted", strength)
+        log_truth = np.log(np.maximum(truth, 1e-300))  # a drawn state can underflow to 0
         for _ in range(15):  # new cases of a random diagnosis, 8 findings each
             j = rng.integers(len(base.ids))
             rows = []
             for v in rng.choice(n_vars, size=8, replace=False):
                 lo, hi = base.offsets[v], base.offsets[v + 1]
                 rows.append(lo + rng.choice(hi - lo, p=truth[lo:hi, j] / truth[lo:hi, j].sum()))
-            true_logp = np.log(truth[rows]).sum(axis=0) + base.log_prior
+            # the true posterior as the model defines it: a prior_given variable (calcified) is read
+            # against its reference state, as the engine reads it
+            true_logp = relative_to_reference(log_truth, base.reference)[rows].sum(axis=0) + base.log_prior
             true_post = np.exp(true_logp - true_logp.max())
             true_post /= true_post.sum()
             point, bounds, _ = averaged(net, rows)  # the probability and intervals an assessment shows
@@ -47,7 +50,8 @@ def test_intervals_cover_the_true_posterior_at_the_nominal_rate():
             total += len(top)
     coverage = hits / total
     print(f"coverage {coverage:.3f} of {total}")
-    assert 0.80 <= coverage <= 0.98, coverage
+    # 540 checks: the binomial standard error at 90 % is 1.3 points
+    assert 0.86 <= coverage <= 0.94, coverage
 
 
 def test_every_assessment_carries_deterministic_intervals():
