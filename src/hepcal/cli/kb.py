@@ -134,12 +134,14 @@ def fit_(
         raise KnowledgeBaseError(problems)
     path, data = fit_and_write(kb, None, folds, repeats)
     if kb_path is None:  # the shipped knowledge base: its atypical threshold follows the new fit
-        from hepcal.reasoning.atypical import recalibrate
+        from hepcal.fit.open_set import recalibrate
         from hepcal.reasoning.network import network
 
-        cal = recalibrate(net=network(read(None)))
-        out.print(f"atypical threshold recalibrated on {cal.cases} in-vocabulary development cases "
-                  f"({cal.quantile:.0%} quantile): {cal.threshold:.4f}", highlight=False)
+        cal, oof = recalibrate(network(read(None)))
+        inside, outside = oof.flag_rates(cal.threshold)
+        out.print(f"atypical threshold recalibrated on {cal.cases} in-vocabulary development cases, each scored by a fit "
+                  f"that did not see it ({cal.quantile:.0%} quantile): {cal.threshold:.4f}; flags {inside:.0%} of them "
+                  f"and {outside:.0%} of the cases outside the vocabulary", highlight=False)
     lib = data["library"]
     out.print(f"fitted {len(data['entries'])} likelihoods to {lib['in_vocabulary']} development cases "
               f"({lib['development_cases'] - lib['in_vocabulary']} outside the vocabulary, not used) and {lib['series_counts']} series counts; "

@@ -8,10 +8,12 @@ over diagnoses d, of the mean log likelihood of the observed findings,
 so exp(score) is the geometric-mean probability of a finding under the diagnosis that explains
 them best. The findings are atypical when even that diagnosis finds them improbable: the score
 falls below a threshold calibrated on the case library (``atypical.yaml``: the quantile of the
-score over the library's in-vocabulary cases), so the flag rate on cases the knowledge base
-covers is known by construction, and the rate on cases outside the vocabulary is what it
-measures. Among the scores compared while designing this (a standardised typicality z, the
-posterior's maximum, the marginal likelihood per finding), this one separated the library's
+score over the library's in-vocabulary cases, each scored by a fit that did not see it, so the
+flag rate on unseen cases the knowledge base covers is known by construction; built by
+:func:`hepcal.fit.open_set.recalibrate`), and the rate on cases outside the vocabulary is what
+it measures. Among the scores compared while designing this (a standardised typicality z, the
+posterior's maximum, the marginal likelihood per finding, the sum rather than the mean, each
+finding against its diagnosis's commonest state) this one separated the library's
 out-of-vocabulary cases from the others best. A case costs one sum over its observed rows.
 """
 
@@ -75,63 +77,34 @@ def reason(net: Network, verdict: Verdict, labels: Mapping[int, str], cal: Calib
     return (
         f"The findings are unusual for every diagnosis in the knowledge base: even the closest, {name}, "
         f"gives a finding a mean probability of {np.exp(verdict.score):.2f}, below {np.exp(cal.threshold):.2f} "
-        f"(the lowest {cal.quantile:.0%} of the library's cases); least expected: {odd}. "
+        f"(the lowest {cal.quantile:.0%} of the published cases it covers); least expected: {odd}. "
         f"Consider a diagnosis outside the list."
     )
 
 
-def _calibration_path() -> Path:
+def calibration_path() -> Path:
     return Path(str(resources.files("hepcal.reasoning").joinpath(CALIBRATION_FILE)))
 
 
 @lru_cache(maxsize=1)
 def calibration() -> Calibration:
-    raw = yamlfile.safe_load(_calibration_path().read_text(encoding="utf-8"))
+    raw = yamlfile.safe_load(calibration_path().read_text(encoding="utf-8"))
     return Calibration(float(raw["threshold"]), float(raw["quantile"]), int(raw["cases"]), int(raw["min_observed"]))
 
 
-def calibrate(net: Network, records: Sequence[dict[str, Any]], rows_of: Sequence[Sequence[int]], quantile: float, min_observed: int) -> Calibration:
-    """The threshold: the ``quantile`` of the score over in-vocabulary records with enough findings.
-
-    ``rows_of[i]`` are the observed rows of ``records[i]`` (as the similarity index holds them).
-    """
-    known = set(net.ids)
-    values = []
-    for rec, rows in zip(records, rows_of):
-        ids = rec.get("diagnosis", {}).get("ids") or []
-        if not ids or ids[0] not in known:
-            continue
-        v = judge(net, rows, Calibration(-np.inf, quantile, 0, min_observed))
-        if np.isfinite(v.score):
-            values.append(v.score)
-    return Calibration(float(np.quantile(values, quantile)) if values else -np.inf, quantile, len(values), min_observed)
-
-
-def write_calibration(cal: Calibration, kb_version: str, path: Path | None = None) -> Path:
-    """Store a calibration (the edge that writes ``atypical.yaml``)."""
-    path = path or _calibration_path()
+def write_calibration(cal: Calibration, kb_version: str, measured: Mapping[str, Any] | None = None,
+                      path: Path | None = None) -> Path:
+    """Store a calibration (the edge that writes ``atypical.yaml``), with what was measured on it."""
+    path = path or calibration_path()
     header = (
         "# Threshold of the 'atypical' flag (reasoning/atypical.py), calibrated on the case library:\n"
-        "# the quantile of the best-fit score over the library's in-vocabulary cases with at least\n"
-        "# `min_observed` observed variables. Rebuild with hepcal.reasoning.atypical.recalibrate().\n"
+        "# the quantile of the best-fit score over the library's in-vocabulary development cases with at\n"
+        "# least `min_observed` observed variables, each scored by a fit that did not see it (5-fold x 2).\n"
+        "# `flagged_out_of_fold`: the flag rates this threshold gives on those unseen cases and on the\n"
+        "# development cases outside the vocabulary; `trade_off`: the same at other quantiles.\n"
+        "# The quantile is a policy choice (docs/case-format.md, `atypical`). `hepcal kb fit` rebuilds this file.\n"
     )
     body = {"threshold": round(cal.threshold, 4), "quantile": cal.quantile, "cases": cal.cases,
-            "min_observed": cal.min_observed, "knowledge_base": kb_version}
+            "min_observed": cal.min_observed, "knowledge_base": kb_version, **dict(measured or {})}
     path.write_text(header + yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     return path
-
-
-def recalibrate(quantile: float | None = None, min_observed: int | None = None, net: Network | None = None) -> Calibration:
-    """Recompute the threshold on the current case library and store it in ``atypical.yaml``
-    (``net``: the shipped knowledge base's network, e.g. freshly read after a refit)."""
-    from hepcal.reasoning.library_index import load_records
-    from hepcal.reasoning.network import network
-    from hepcal.reasoning.similar import build_index
-
-    old = calibration()
-    net = net or network()
-    index = build_index(net, load_records())
-    cal = calibrate(net, index.records, index.rows, quantile or old.quantile, min_observed or old.min_observed)
-    write_calibration(cal, net.kb.version)
-    calibration.cache_clear()
-    return cal
