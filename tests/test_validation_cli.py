@@ -18,12 +18,12 @@ def run(*args: str):
     return runner.invoke(app, list(args))
 
 
-def test_validate_cv_reports_three_models_on_the_same_folds():
+def test_validate_cv_reports_four_models_on_the_same_folds():
     r = run("validate", "--cv", "3", "--repeats", "1", "--format", "json")
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
     assert rep["mode"] == "cross-validation" and rep["folds"] == 3 and len(rep["strength_chosen_per_fold"]) == 3
-    assert set(rep["models"]) == {"fitted", "estimates", "textbook"}
+    assert set(rep["models"]) == {"fitted", "estimates", "textbook", "learned"}
     n = {m: v["n_cases"] for m, v in rep["models"].items()}
     assert len(set(n.values())) == 1 and n["fitted"] == rep["in_vocabulary"]
     for v in rep["models"].values():

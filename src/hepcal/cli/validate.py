@@ -149,7 +149,8 @@ def register(app: typer.Typer) -> None:
         kb_path: Annotated[Optional[Path], typer.Option("--kb", help="Knowledge-base folder to use instead of the shipped one.", show_default=False)] = None,
     ) -> None:
         """Accuracy, calibration and safety: of a labelled file, or cross-validated over the case library
-        (fitted knowledge base, estimates only and the textbook-list baseline on the same folds)."""
+        (fitted knowledge base, estimates only, the textbook-list baseline and a model learned from the
+        library alone, on the same folds)."""
         kb = load(kb_path)
         if source is None:
             from hepcal.fit import cv as cross

@@ -10,6 +10,7 @@ three, otherwise the leading diagnosis's management.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -131,6 +132,12 @@ def rank(case_dict: dict[str, Any], kb: KnowledgeBase) -> BaselineResult:
     probs /= probs.sum()
     malignant = np.array([d.malignant.p for d in kb.diagnoses])
     full = tuple(listed + rest)
-    top3_malignant = any(malignant[j] >= 0.5 for j in full[:3])
-    action = "biopsy" if top3_malignant else kb.diagnoses[full[0]].management.action
-    return BaselineResult(full, probs, float(probs @ malignant), action)
+    return BaselineResult(full, probs, float(probs @ malignant), action_of(full, kb))
+
+
+def action_of(order: Sequence[int], kb: KnowledgeBase) -> str:
+    """A ranked list's plan: a needle when a malignant diagnosis ranks in the first three,
+    otherwise the leading diagnosis's management (the rule of thumb a list reader follows)."""
+    if any(kb.diagnoses[j].malignant.p >= 0.5 for j in order[:3]):
+        return "biopsy"
+    return kb.diagnoses[order[0]].management.action

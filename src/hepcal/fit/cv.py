@@ -7,8 +7,9 @@
   ``hepcal kb fit`` writes).
 - :func:`cross_validate`: nested cross-validation: R repeats of stratified K-fold; in every outer
   fold the strength is chosen by an inner K-fold on the training folds only, the fit is made on
-  the training folds and the test fold is scored, next to the estimates-only knowledge base and
-  the textbook-list baseline on the same folds.
+  the training folds and the test fold is scored, next to the estimates-only knowledge base, the
+  textbook-list baseline and a model learned from the training folds alone (:mod:`hepcal.fit.learned`)
+  on the same folds.
 - :func:`score_holdout`: the one scoring of the frozen hold-out, with the fit on all development
   cases. It is the only function here that reads ``evidence/holdout/``.
 
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from hepcal.errors import HepcalError
 from hepcal.evidence import LibraryCase, SeriesCount, load_cases, load_holdout, load_series
 from hepcal.fit import baseline, dirichlet, neighbours, next_check
 from hepcal.fit.metrics import Scores, summarise
@@ -42,7 +44,7 @@ GRID: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0,
 FOLDS = 5
 REPEATS = 2
 SEED = 20261206
-MODELS = ("fitted", "estimates", "textbook")
+MODELS = ("fitted", "estimates", "textbook", "learned")
 
 
 def stratified_folds(labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -176,10 +178,24 @@ class _Scorer:
         pm = np.array([r.p_malignant for r in out])
         return P, pm, [r.action for r in out], [None] * len(out), pm
 
-    def score(self, scores: dict[str, Scores], d: dirichlet.Design, fitted: Network) -> None:
+    def _learned(self, train: dirichlet.Design, d: dirichlet.Design, seed: int) -> tuple[np.ndarray, np.ndarray, list[str], list, np.ndarray]:
+        try:
+            from hepcal.fit import learned  # scikit-learn: the `validation` extra
+        except ImportError as exc:
+            raise HepcalError(f"the comparator learned from the library needs scikit-learn ({exc.name} is missing): "
+                              "pip install 'hepcal[validation]'") from None
+        kb = self.lib.net.kb
+        P = learned.learned(train.X, train.first, d.X, len(kb.ids), seed).probs
+        pm = P @ self.lib.net.malignant
+        actions = [baseline.action_of(np.argsort(-p, kind="stable"), kb) for p in P]
+        return P, pm, actions, [None] * len(P), pm
+
+    def score(self, scores: dict[str, Scores], d: dirichlet.Design, fitted: Network, train: dirichlet.Design, seed: int) -> None:
+        """Score the test cases ``d`` under the four models; ``train`` (in-vocabulary cases) is what
+        the learned comparator may learn from, as ``fitted`` was fitted to it."""
         names = [self.lib.net.ids[j] for j in d.first]
         for model, (P, pm, actions, atyp, upper) in (("fitted", self._engine(fitted, d)), ("estimates", self._estimates(d)),
-                                                     ("textbook", self._textbook(d))):
+                                                     ("textbook", self._textbook(d)), ("learned", self._learned(train, d, seed))):
             scores[model].add(d.ids, names, P, d.acceptable, pm, d.malignant, actions, atyp, upper)
 
 
@@ -255,7 +271,7 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
             chosen.append(s)
             counts = dirichlet.case_counts(lib.net, dt) + lib.series_counts
             fitted = with_alpha(lib.net, dirichlet.alpha(lib.net, counts, s), "fitted", s)
-            scorer.score(scores, d.subset(test), fitted)
+            scorer.score(scores, d.subset(test), fitted, dt, seed + 1000 * r + f)
             proposals.add(fitted, d.subset(test), hide)
     oov = d_all.subset(np.flatnonzero(~d_all.in_vocabulary))
     full = fit_library(lib, k, REPEATS, seed, grid).net
@@ -289,7 +305,8 @@ def score_holdout(lib: Library, root: str | Path | None = None, k: int = FOLDS, 
     scores = {m: Scores() for m in MODELS}
     inv = held.subset(np.flatnonzero(held.in_vocabulary))
     if len(inv.ids):
-        scorer.score(scores, inv, full.net)
+        dev = lib.design.subset(np.flatnonzero(lib.design.in_vocabulary))
+        scorer.score(scores, inv, full.net, dev, seed)
     return {
         "mode": "hold-out",
         "development_cases": len(lib.design.ids),
