@@ -76,3 +76,21 @@ def test_malignancy_not_excluded_reads_the_upper_bound_and_subsets_keep_their_ro
     t = Scores()
     t.add(["a"], ["x"], probs[:1], acc[:1], np.array([0.05]), np.array([True]), ["follow_up"], [None])
     assert t.p_malignant_upper == [0.05]
+
+
+def test_an_interval_contains_its_value_even_for_a_measure_biased_by_resampling():
+    """ECE of a calibrated model is 0, and almost every resample's ECE is above it: the
+    percentile interval alone would miss the value, so it is widened to contain it."""
+    s = Scores()
+    rows, right = [], []
+    for top, k in ((0.35, 7), (0.55, 11), (0.75, 15), (0.95, 19)):  # 20 cases per bin, right top * 20 times
+        rest = (1 - top) / 2
+        rows += [[top, rest, rest]] * 20
+        right += [0] * k + [1] * (20 - k)
+    n = len(rows)
+    acc = np.zeros((n, 3), bool)
+    acc[np.arange(n), right] = True
+    s.add([f"c{i}" for i in range(n)], ["x"] * n, np.array(rows), acc, np.zeros(n), np.zeros(n, bool), ["no_follow_up"] * n, [None] * n)
+    m = summarise(s, bootstrap=200)["measures"]["ece"]
+    assert m["value"] == pytest.approx(0.0, abs=1e-9)
+    assert m["low"] == m["value"] < m["high"]

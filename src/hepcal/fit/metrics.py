@@ -164,7 +164,10 @@ def wilson(hits: float, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def summarise(scores: Scores, bootstrap: int = BOOTSTRAP, seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
     """Every measure with its 95 % interval: cases resampled with replacement (a case keeps all
-    its scorings from every repeat together), percentile interval."""
+    its scorings from every repeat together), percentile interval. A measure biased by resampling
+    (ECE: noise adds miscalibration) can have a percentile interval that misses its own value on a
+    well-calibrated model; the interval is then widened to contain the value, as the engine's
+    probability intervals are."""
     a = scores.arrays()
     n_rows = len(scores.case)
     if n_rows == 0:
@@ -183,6 +186,8 @@ def summarise(scores: Scores, bootstrap: int = BOOTSTRAP, seed: int = BOOTSTRAP_
     measures = {}
     for k, v in point.items():
         lo, hi = (np.percentile(draws[k], [2.5, 97.5]).tolist() if draws.get(k) else (None, None))
+        if lo is not None and v is not None:
+            lo, hi = min(lo, v), max(hi, v)
         measures[k] = {"value": v, "low": lo, "high": hi}
     mal = a["malignant"]
     measures["malignant_cases"] = {"value": int(len({c for c, m in zip(scores.case, mal) if m}))}
