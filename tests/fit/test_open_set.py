@@ -37,7 +37,7 @@ def test_the_flag_separates_cases_outside_the_vocabulary_on_unseen_cases():
     assert stored["flagged_out_of_fold"] == {"in_vocabulary": round(inside, 4), "out_of_vocabulary": round(outside, 4)}
 
 
-def test_in_sample_scores_would_flag_fewer_than_stated():
+def test_a_threshold_read_on_seen_cases_flags_more_unseen_cases_than_stated():
     """Why out-of-fold: the cases a fit has seen score better than unseen ones, so a threshold read
     on them flags more unseen cases than its quantile says."""
     net = network()
@@ -51,10 +51,11 @@ def test_in_sample_scores_would_flag_fewer_than_stated():
 
 
 def test_calibration_is_the_quantile_of_scored_cases_and_round_trips(tmp_path):
-    oof = OutOfFold(np.array([-3.0, -2.0, -1.0, np.inf, -1.5, -0.5]), np.array([-4.0, -0.2, np.inf]), repeats=1)
+    oof = OutOfFold(np.array([-3.0, -2.0, -1.0, np.inf, -1.5, -0.5]), np.array([-4.0, -0.2, np.inf, -3.0]), repeats=1, fits=2)
+    assert oof.out_of_vocabulary_cases == 1  # 3 scorings with enough findings over 2 fold fits
     cal = calibrate(oof, quantile=0.0, min_observed=3)
     assert cal.threshold == -3.0 and cal.cases == 5  # the too-few-findings case (inf) is not scored
-    assert oof.flag_rates(-1.75) == (0.4, 0.5)
+    assert oof.flag_rates(-1.75) == (0.4, 2 / 3)
     rows = trade_off(oof, (0.0, 0.5))
     assert [r["quantile"] for r in rows] == [0.0, 0.5] and rows[1]["threshold"] == -1.5
     path = write_calibration(cal, "test", {"flagged_out_of_fold": {"in_vocabulary": 0.4}}, tmp_path / "atypical.yaml")

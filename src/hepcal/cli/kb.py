@@ -124,7 +124,9 @@ def fit_(
     """Fit the likelihoods to the case library (development cases and series counts; never the hold-out).
 
     Writes fitted.json next to the estimates: for every likelihood with evidence, the estimate,
-    the counts and the cases and series that gave them, and the fitted value.
+    the counts and the cases and series that gave them, and the fitted value. On the shipped
+    knowledge base it also rebuilds the atypical threshold (reasoning/atypical.yaml) from
+    out-of-fold scores of the development cases.
     """
     from hepcal.fit.output import fit_and_write
 

@@ -121,6 +121,12 @@ class FitResult:
     net: Network  # the fitted network
 
 
+def fit_on(lib: Library, d: dirichlet.Design, strength: float) -> Network:
+    """The network fitted to the cases of ``d`` (and every series count) at ``strength``."""
+    counts = dirichlet.case_counts(lib.net, d) + lib.series_counts
+    return with_alpha(lib.net, dirichlet.alpha(lib.net, counts, strength), "fitted", strength)
+
+
 def fit_library(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: int = SEED, grid: Sequence[float] = GRID) -> FitResult:
     """Choose the strength by cross-validation on all development cases, then fit with it."""
     s, losses = choose_strength(lib.net, lib.design, lib.series_counts, k, repeats, seed, grid)
@@ -269,8 +275,7 @@ def cross_validate(lib: Library, k: int = FOLDS, repeats: int = REPEATS, seed: i
             dt = d.subset(train)
             s, _ = choose_strength(lib.net, dt, lib.series_counts, k, 1, seed + 1000 * r + f, grid)
             chosen.append(s)
-            counts = dirichlet.case_counts(lib.net, dt) + lib.series_counts
-            fitted = with_alpha(lib.net, dirichlet.alpha(lib.net, counts, s), "fitted", s)
+            fitted = fit_on(lib, dt, s)
             scorer.score(scores, d.subset(test), fitted, dt, seed + 1000 * r + f)
             proposals.add(fitted, d.subset(test), hide)
     oov = d_all.subset(np.flatnonzero(~d_all.in_vocabulary))

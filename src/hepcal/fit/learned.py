@@ -21,6 +21,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from hepcal.fit.cv import stratified_folds
+
 #: Regularisation strengths tried (inverse L2 penalty); the inner folds choose one.
 C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0)
 INNER_FOLDS = 3
@@ -48,19 +50,10 @@ def _fit_predict(X: np.ndarray, y: np.ndarray, X_new: np.ndarray, n_dx: int, c: 
     return P / P.sum(axis=1, keepdims=True)
 
 
-def _inner_folds(y: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Shuffled, then dealt round-robin within each diagnosis (as the outer folds are)."""
-    perm = rng.permutation(len(y))
-    order = perm[np.argsort(y[perm], kind="stable")]
-    folds = np.empty(len(y), dtype=int)
-    folds[order] = np.arange(len(y)) % k
-    return folds
-
-
 def choose_c(X: np.ndarray, y: np.ndarray, n_dx: int, seed: int, grid: Sequence[float] = C_GRID,
              k: int = INNER_FOLDS) -> float:
     """The C of ``grid`` with the lowest inner cross-validated log loss (a tie goes to the smaller)."""
-    folds = _inner_folds(y, k, np.random.default_rng(seed))
+    folds = stratified_folds(y, k, np.random.default_rng(seed))  # as the outer folds are dealt
     losses = []
     for c in grid:
         loss = 0.0

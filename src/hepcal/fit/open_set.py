@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hepcal.fit import dirichlet
-from hepcal.fit.cv import FOLDS, REPEATS, SEED, Library, stratified_folds
+from hepcal.fit.cv import FOLDS, REPEATS, SEED, Library, fit_on, stratified_folds
 from hepcal.reasoning.atypical import Calibration, judge
-from hepcal.reasoning.network import Network, with_alpha
+from hepcal.reasoning.network import Network
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,18 @@ class OutOfFold:
 
     in_vocabulary: np.ndarray  # one score per in-vocabulary case and repeat
     out_of_vocabulary: np.ndarray  # one score per out-of-vocabulary case and fold fit
-    repeats: int = 1
+    repeats: int = 1  # each in-vocabulary case is scored once per repeat
+    fits: int = 1  # each out-of-vocabulary case is scored once per fold fit
 
     @property
     def cases(self) -> int:
         """In-vocabulary cases with enough findings to be scored."""
         return int(np.isfinite(self.in_vocabulary).sum()) // max(self.repeats, 1)
+
+    @property
+    def out_of_vocabulary_cases(self) -> int:
+        """Out-of-vocabulary cases with enough findings to be scored."""
+        return int(np.isfinite(self.out_of_vocabulary).sum()) // max(self.fits, 1)
 
     def flag_rates(self, threshold: float) -> tuple[float, float]:
         """(in-vocabulary, out-of-vocabulary) share of scored cases below ``threshold``."""
@@ -65,12 +70,10 @@ def out_of_fold_scores(lib: Library, strength: float, min_observed: int, k: int 
     for _ in range(repeats):
         folds = stratified_folds(inv.first, k, rng)
         for f in range(k):
-            train = inv.subset(np.flatnonzero(folds != f))
-            counts = dirichlet.case_counts(lib.net, train) + lib.series_counts
-            net = with_alpha(lib.net, dirichlet.alpha(lib.net, counts, strength), "fitted", strength)
+            net = fit_on(lib, inv.subset(np.flatnonzero(folds != f)), strength)
             ins.append(_scores(net, inv.X[folds == f], min_observed))
             outs.append(_scores(net, oov_X, min_observed))
-    return OutOfFold(np.concatenate(ins) if ins else np.zeros(0), np.concatenate(outs) if outs else np.zeros(0), repeats)
+    return OutOfFold(np.concatenate(ins) if ins else np.zeros(0), np.concatenate(outs) if outs else np.zeros(0), repeats, k * repeats)
 
 
 def calibrate(oof: OutOfFold, quantile: float, min_observed: int) -> Calibration:
@@ -106,7 +109,7 @@ def recalibrate(net: Network, quantile: float | None = None, min_observed: int |
     cal = calibrate(oof, quantile, min_observed)
     inside, outside = oof.flag_rates(cal.threshold)
     table = [{k: round(v, 4) for k, v in row.items()} for row in trade_off(oof, TRADE_OFF_QUANTILES)]
-    write_calibration(cal, net.version, {"strength": net.strength, "out_of_vocabulary_cases": int(np.isfinite(oof.out_of_vocabulary).sum()) // (FOLDS * oof.repeats),
+    write_calibration(cal, net.version, {"strength": net.strength, "out_of_vocabulary_cases": oof.out_of_vocabulary_cases,
                                          "flagged_out_of_fold": {"in_vocabulary": round(inside, 4), "out_of_vocabulary": round(outside, 4)},
                                          "trade_off": table})
     calibration.cache_clear()
